@@ -1,0 +1,61 @@
+/**
+ * Every failure a Client ID lookup can end in, as typed errors with a literal code. The codes are the
+ * public contract (`extensions.code` in GraphQL); `graphql/errors.ts` is the one place that turns these
+ * into GraphQL errors.
+ */
+export enum PresenceErrorCode {
+  BadUserInput = 'BAD_USER_INPUT',
+  UpstreamThrottled = 'UPSTREAM_THROTTLED',
+  UpstreamUnavailable = 'UPSTREAM_UNAVAILABLE',
+  UpstreamAuthFailed = 'UPSTREAM_AUTH_FAILED',
+  UpstreamRejected = 'UPSTREAM_REJECTED',
+}
+
+/** What the upstream said, kept for operators: the RequestId is what Alibaba support asks for. */
+export interface UpstreamErrorDetail {
+  /** The upstream's `Code` (e.g. `SystemOverFlow`), or `network` / `timeout` when no answer came. */
+  code: string;
+  requestId?: string;
+}
+
+export abstract class PresenceError extends Error {
+  abstract readonly code: PresenceErrorCode;
+  /** Whether the same call may succeed if tried again later (throttling, transient faults). */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, readonly upstream?: UpstreamErrorDetail) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A Client ID that breaks the upstream's rules, or a request asking for too much. Never sent upstream. */
+export class InvalidInputError extends PresenceError {
+  readonly code = PresenceErrorCode.BadUserInput;
+}
+
+/** SystemOverFlow / Throttling.* from the upstream, or no local budget in time. */
+export class UpstreamThrottledError extends PresenceError {
+  readonly code = PresenceErrorCode.UpstreamThrottled;
+  override readonly retryable = true;
+
+  constructor(message: string, readonly retryAfterMs: number, upstream?: UpstreamErrorDetail) {
+    super(message, upstream);
+  }
+}
+
+/** InternalError, network faults, timeouts, an open circuit. */
+export class UpstreamUnavailableError extends PresenceError {
+  readonly code = PresenceErrorCode.UpstreamUnavailable;
+  override readonly retryable = true;
+}
+
+/** Signature, AccessKey, STS, instance or RAM permission problems: for the operator, not the caller. */
+export class UpstreamAuthFailedError extends PresenceError {
+  readonly code = PresenceErrorCode.UpstreamAuthFailed;
+}
+
+/** A 400 that local validation did not foresee. */
+export class UpstreamRejectedError extends PresenceError {
+  readonly code = PresenceErrorCode.UpstreamRejected;
+}

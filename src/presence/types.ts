@@ -1,0 +1,54 @@
+import type { SessionAction } from './session-api';
+
+/** One device, as the upstream knows it: Client IDs are unique per instance only. */
+export interface PresenceKey {
+  readonly instanceId: string;
+  readonly clientId: string;
+}
+
+/** Where an answer came from; also the `result` label of `presence_lookups_total`. */
+export type PresenceOrigin = 'upstream' | 'cache' | 'stale';
+
+export interface PresenceStatus {
+  online: boolean;
+  /** When the upstream said so (for a cached answer: when it was fetched). */
+  checkedAt: Date;
+  /** True when served from the last known status because the upstream failed. */
+  stale: boolean;
+  origin: PresenceOrigin;
+}
+
+/** A status, or the error for that key alone: a failure is data, never a rejected batch. */
+export type PresenceResult = PresenceStatus | Error;
+
+/**
+ * The process-wide presence core as the per-request loaders see it. Keys arrive already validated
+ * and de-duplicated by the loader; the answer array is parallel to `keys`.
+ */
+export interface PresenceLookup {
+  /** Through BatchQuerySessionByClientIds (cache allowed). */
+  lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]>;
+  /** Through QuerySessionByClientId: exact, one call per key, never from the cache. */
+  lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]>;
+}
+
+/** Hooks for metrics; `server/metrics.ts` implements them with prom-client, tests may record them. */
+export interface PresenceObserver {
+  /** One upstream HTTP call ended: `outcome` is `ok`, the upstream error code, or `network`. */
+  upstreamCall(action: SessionAction, outcome: string): void;
+  /** Client IDs sent in one BatchQuerySessionByClientIds call. */
+  batchSize(clientIds: number): void;
+  /** Client ID lookups answered, by how. */
+  lookupsAnswered(result: PresenceOrigin | 'error', count: number): void;
+}
+
+export const NO_OBSERVER: PresenceObserver = Object.freeze({
+  upstreamCall() {},
+  batchSize() {},
+  lookupsAnswered() {},
+});
+
+export function presenceKeyId(key: PresenceKey): string {
+  // A newline can be in neither an instance ID nor a Client ID, so this is unambiguous.
+  return `${key.instanceId}\n${key.clientId}`;
+}
