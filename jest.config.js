@@ -6,6 +6,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   setupFiles: ['reflect-metadata'],
   // Type checking runs once in `npm run typecheck`; ts-jest still compiles with decorator metadata.
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] },
   testTimeout: 30000,
 };

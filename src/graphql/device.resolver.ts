@@ -1,0 +1,56 @@
+import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import { parseClientId } from '../presence/client-id';
+import type { GraphQLContext } from './context';
+import { Device } from './device.type';
+import { resolveInstanceId } from './instance-id';
+
+@Resolver(() => Device)
+export class DeviceResolver {
+  @Query(() => Device, { description: 'One device. Its `online` is looked up only if selected.' })
+  device(
+    @Arg('clientId', () => ID) clientId: string,
+    @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Device {
+    return Device.of(clientId, resolveInstanceId(instanceId, ctx.defaultInstanceId));
+  }
+
+  @Query(() => [Device], {
+    description:
+      'Several devices, in the order asked and with duplicates kept. A malformed or failed ID errors only at its own fields.',
+  })
+  devices(
+    @Arg('clientIds', () => [ID]) clientIds: string[],
+    @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Device[] {
+    const resolved = resolveInstanceId(instanceId, ctx.defaultInstanceId);
+    return clientIds.map((clientId) => Device.of(clientId, resolved));
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The Group ID part of the Client ID.' })
+  groupId(@Root() device: Device): string {
+    return parseClientId(device.clientId).groupId;
+  }
+
+  @FieldResolver(() => String, { nullable: true, description: 'The Device ID part of the Client ID.' })
+  deviceId(@Root() device: Device): string {
+    return parseClientId(device.clientId).deviceId;
+  }
+
+  // Nullable on purpose: an upstream failure nulls only this field, with an error at its path,
+  // and never blanks out the list around it.
+  @FieldResolver(() => Boolean, {
+    nullable: true,
+    description:
+      'Whether the device has a live MQTT session. By default from BatchQuerySessionByClientIds (batched, may lag by the upstream cache and this service\'s PRESENCE_CACHE_TTL_MS); `exact: true` asks QuerySessionByClientId (one call per device, never cached).',
+  })
+  async online(
+    @Root() device: Device,
+    @Arg('exact', () => Boolean, { nullable: true, defaultValue: false }) exact: boolean | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<boolean> {
+    const status = await ctx.presence.load({ instanceId: device.instanceId, clientId: device.clientId }, { exact: exact === true });
+    return status.online;
+  }
+}

@@ -1,0 +1,19 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/**
+ * A device is an MQTT client of one ApsaraMQ for MQTT instance. Other subgraphs of a supergraph own
+ * its name, owner and location; this service adds whether it is online.
+ */
+@Directive('@key(fields: "clientId")')
+@ObjectType({ description: 'An MQTT client (device) of an ApsaraMQ for MQTT instance.' })
+export class Device {
+  @Field(() => ID, { description: 'The MQTT Client ID, `<GroupID>@@@<DeviceID>`.' })
+  clientId!: string;
+
+  @Field(() => String, { description: 'The ApsaraMQ for MQTT instance the device connects to.' })
+  instanceId!: string;
+
+  static of(clientId: string, instanceId: string): Device {
+    return Object.assign(new Device(), { clientId, instanceId });
+  }
+}

@@ -1,0 +1,51 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { printSchemaWithDirectives } from '@graphql-tools/utils';
+import { parse, type GraphQLSchema } from 'graphql';
+import { buildSchema, createResolversMap } from 'type-graphql';
+import type { GraphQLContext } from './context';
+import { DeviceResolver } from './device.resolver';
+import { Device } from './device.type';
+import { resolveInstanceId } from './instance-id';
+
+// Federation 2: the directives type-graphql emits must be imported from the spec they belong to.
+const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
+
+const RESOLVERS = [DeviceResolver] as const;
+
+/** The SDL of this subgraph, directives kept: what `npm run schema` writes and `_service { sdl }` serves. */
+export async function buildPresenceSdl(): Promise<string> {
+  return printPresenceSdl(await buildTypeGraphQLSchema());
+}
+
+/**
+ * The executable schema, built once per process and shared by every request: type-graphql's types and
+ * resolvers, turned into an Apollo Federation 2 subgraph so a router can ask for `Device.online`
+ * through `_entities`.
+ */
+export async function buildPresenceSchema(): Promise<GraphQLSchema> {
+  const schema = await buildTypeGraphQLSchema();
+  const resolvers = createResolversMap(schema) as Record<string, Record<string, unknown>>;
+  return buildSubgraphSchema({
+    typeDefs: parse(printPresenceSdl(schema)),
+    resolvers: {
+      ...resolvers,
+      Device: {
+        ...resolvers.Device,
+        // Entities resolve to the same Device objects as Query.devices, so their `online` goes
+        // through the request's DataLoader and packs into the same 10-ID calls.
+        __resolveReference(reference: { clientId: string; instanceId?: string }, ctx: GraphQLContext): Device {
+          return Device.of(reference.clientId, resolveInstanceId(reference.instanceId, ctx.defaultInstanceId));
+        },
+      },
+    } as never,
+  });
+}
+
+async function buildTypeGraphQLSchema(): Promise<GraphQLSchema> {
+  // skipCheck: the @key directive is defined by the federation spec, not in this schema.
+  return buildSchema({ resolvers: RESOLVERS, skipCheck: true, validate: false });
+}
+
+function printPresenceSdl(schema: GraphQLSchema): string {
+  return `${FEDERATION_LINK}\n\n${printSchemaWithDirectives(schema)}\n`;
+}

@@ -1,0 +1,68 @@
+/**
+ * The composition root: which presence source, which stores, which server. `main.ts` calls it with
+ * the environment's config; integration tests call it with plain config objects, so they exercise
+ * the same wiring users run.
+ */
+import type { AppConfig } from './config';
+import { startLocalInstance, type LocalInstance } from './local/local-instance';
+import type { SessionApi } from './presence/session-api';
+import { createPresenceCore, type PresenceCore } from './server/presence-core';
+import type { Logger } from './server/logger';
+import { PresenceMetrics } from './server/metrics';
+import { createPresenceService } from './server/presence-service';
+import { assertCredentialsAvailable, createAlibabaSessionApi } from './upstream/alibaba-session-api';
+
+export interface RunningPresenceGraph {
+  /** The GraphQL endpoint, e.g. http://localhost:4000/graphql. */
+  url: string;
+  /** The embedded local instance, when PRESENCE_SOURCE=local. */
+  local?: LocalInstance;
+  core: PresenceCore;
+  metrics: PresenceMetrics;
+  stop(): Promise<void>;
+}
+
+export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Logger): Promise<RunningPresenceGraph> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    let local: LocalInstance | undefined;
+    let api: SessionApi;
+    if (config.source === 'local') {
+      local = await startLocalInstance(config.local, logger);
+      cleanups.push(() => local!.stop());
+      // The ordinary upstream client, pointed at the emulator: the production code path runs every day.
+      api = createAlibabaSessionApi({
+        endpoint: local.endpoint,
+        connectTimeoutMs: config.upstream.connectTimeoutMs,
+        readTimeoutMs: config.upstream.readTimeoutMs,
+        credential: { accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret },
+      });
+    } else {
+      await assertCredentialsAvailable();
+      api = createAlibabaSessionApi(config.upstream);
+    }
+
+    const metrics = new PresenceMetrics();
+    const core = await createPresenceCore(config, api, metrics, logger);
+    cleanups.push(() => core.close());
+    const service = await createPresenceService({ config, lookup: core.lookup, metrics, logger, readiness: core.readiness });
+    cleanups.push(() => service.stop());
+    const url = await service.listen();
+    logger.info(
+      {
+        url,
+        source: config.source,
+        defaultInstanceId: config.defaultInstanceId,
+        ...(local && { mqttUrl: local.mqttUrl, openApiEndpoint: local.endpoint, demoDevices: local.demoDevices }),
+      },
+      `Presence Graph ready at ${url}`,
+    );
+    return { url, local, core, metrics, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,57 @@
+import { parse, type GraphQLSchema } from 'graphql';
+import { countRequestedDevices } from '../../../src/graphql/requested-devices';
+import { buildPresenceSchema } from '../../../src/graphql/schema';
+
+describe('countRequestedDevices', () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildPresenceSchema();
+  });
+
+  const count = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
+    countRequestedDevices(schema, parse(query), operationName, variables, 'inst-default');
+
+  it('counts each distinct device once across device, devices and aliases', () => {
+    const query = `{
+      a: device(clientId: "GID_x@@@1") { online }
+      b: device(clientId: "GID_x@@@1") { online }
+      c: devices(clientIds: ["GID_x@@@1", "GID_x@@@2", "GID_x@@@2", "GID_x@@@3"]) { online }
+    }`;
+    expect(count(query)).toBe(3);
+  });
+
+  it('counts IDs passed in variables, which a document-only cost analysis misses', () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => `GID_x@@@${i}`);
+    expect(count('query Q($ids: [ID!]!) { devices(clientIds: $ids) { online } }', { ids })).toBe(5000);
+  });
+
+  it('follows named and inline fragments on the root type', () => {
+    const query = `
+      query Q { ...Pair ... on Query { c: device(clientId: "GID_x@@@3") { clientId } } }
+      fragment Pair on Query { a: device(clientId: "GID_x@@@1") { clientId } b: device(clientId: "GID_x@@@2") { clientId } }`;
+    expect(count(query)).toBe(3);
+  });
+
+  it('counts the same Client ID in two instances as two devices', () => {
+    const query = `{ a: device(clientId: "GID_x@@@1") { online } b: device(clientId: "GID_x@@@1", instanceId: "other") { online } }`;
+    expect(count(query)).toBe(2);
+  });
+
+  it('counts Device representations of a federation _entities call', () => {
+    const representations = [
+      { __typename: 'Device', clientId: 'GID_x@@@1' },
+      { __typename: 'Device', clientId: 'GID_x@@@2' },
+      { __typename: 'Device', clientId: 'GID_x@@@1' },
+      { __typename: 'Other', clientId: 'GID_x@@@9' },
+    ];
+    const query = 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Device { online } } }';
+    expect(count(query, { r: representations })).toBe(2);
+  });
+
+  it('counts only the operation that runs when a document has several', () => {
+    const query = `query One { device(clientId: "GID_x@@@1") { online } }
+                   query Two { devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { online } }`;
+    expect(count(query, undefined, 'One')).toBe(1);
+    expect(count(query, undefined, 'Two')).toBe(2);
+  });
+});
