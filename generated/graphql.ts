@@ -1,0 +1,85 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+};
+
+/** An MQTT client (device) of an ApsaraMQ for MQTT instance. */
+export type Device = {
+  __typename?: 'Device';
+  /** The MQTT Client ID, `<GroupID>@@@<DeviceID>`. */
+  clientId: Scalars['ID']['output'];
+  /** The Device ID part of the Client ID. */
+  deviceId?: Maybe<Scalars['String']['output']>;
+  /** The Group ID part of the Client ID. */
+  groupId?: Maybe<Scalars['String']['output']>;
+  /** The ApsaraMQ for MQTT instance the device connects to. */
+  instanceId: Scalars['String']['output'];
+  /** Whether the device has a live MQTT session. By default from BatchQuerySessionByClientIds (batched, may lag by the upstream cache and this service's PRESENCE_CACHE_TTL_MS); `exact: true` asks QuerySessionByClientId (one call per device, never cached). */
+  online?: Maybe<Scalars['Boolean']['output']>;
+};
+
+
+/** An MQTT client (device) of an ApsaraMQ for MQTT instance. */
+export type DeviceOnlineArgs = {
+  exact?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+export type Query = {
+  __typename?: 'Query';
+  /** One device. Its `online` is looked up only if selected. */
+  device: Device;
+  /** Several devices, in the order asked and with duplicates kept. A malformed or failed ID errors only at its own fields. */
+  devices: Array<Device>;
+};
+
+
+export type QueryDeviceArgs = {
+  clientId: Scalars['ID']['input'];
+  instanceId?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryDevicesArgs = {
+  clientIds: Array<Scalars['ID']['input']>;
+  instanceId?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type DeviceOnlineQueryVariables = Exact<{
+  clientId: string;
+  instanceId?: string | null | undefined;
+  exact?: boolean | null | undefined;
+}>;
+
+
+export type DeviceOnlineQuery = { device: { clientId: string, online: boolean | null } };
+
+export type DevicesOnlineQueryVariables = Exact<{
+  clientIds: Array<string> | string;
+  instanceId?: string | null | undefined;
+}>;
+
+
+export type DevicesOnlineQuery = { devices: Array<{ clientId: string, groupId: string | null, deviceId: string | null, online: boolean | null }> };
+
+export type FleetDashboardQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type FleetDashboardQuery = { gateways: Array<{ clientId: string, deviceId: string | null, online: boolean | null }>, sensor: { clientId: string, deviceId: string | null, online: boolean | null, exactlyNow: boolean | null }, missing: { clientId: string, deviceId: string | null, online: boolean | null } };
+
+export type DeviceStatusFragment = { clientId: string, deviceId: string | null, online: boolean | null };
+
+export const DeviceStatusFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"DeviceStatus"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Device"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"deviceId"}},{"kind":"Field","name":{"kind":"Name","value":"online"}}]}}]} as unknown as DocumentNode<DeviceStatusFragment, unknown>;
+export const DeviceOnlineDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DeviceOnline"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"clientId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"exact"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Boolean"}},"defaultValue":{"kind":"BooleanValue","value":false}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"device"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"clientId"}}},{"kind":"Argument","name":{"kind":"Name","value":"instanceId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"online"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"exact"},"value":{"kind":"Variable","name":{"kind":"Name","value":"exact"}}}]}]}}]}}]} as unknown as DocumentNode<DeviceOnlineQuery, DeviceOnlineQueryVariables>;
+export const DevicesOnlineDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DevicesOnline"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"clientIds"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"devices"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientIds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"clientIds"}}},{"kind":"Argument","name":{"kind":"Name","value":"instanceId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"groupId"}},{"kind":"Field","name":{"kind":"Name","value":"deviceId"}},{"kind":"Field","name":{"kind":"Name","value":"online"}}]}}]}}]} as unknown as DocumentNode<DevicesOnlineQuery, DevicesOnlineQueryVariables>;
+export const FleetDashboardDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"FleetDashboard"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","alias":{"kind":"Name","value":"gateways"},"name":{"kind":"Name","value":"devices"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientIds"},"value":{"kind":"ListValue","values":[{"kind":"StringValue","value":"GID_demo@@@device-1","block":false},{"kind":"StringValue","value":"GID_demo@@@device-2","block":false}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"DeviceStatus"}}]}},{"kind":"Field","alias":{"kind":"Name","value":"sensor"},"name":{"kind":"Name","value":"device"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientId"},"value":{"kind":"StringValue","value":"GID_demo@@@device-3","block":false}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"DeviceStatus"}},{"kind":"Field","alias":{"kind":"Name","value":"exactlyNow"},"name":{"kind":"Name","value":"online"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"exact"},"value":{"kind":"BooleanValue","value":true}}]}]}},{"kind":"Field","alias":{"kind":"Name","value":"missing"},"name":{"kind":"Name","value":"device"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientId"},"value":{"kind":"StringValue","value":"GID_demo@@@not-connected","block":false}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"DeviceStatus"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"DeviceStatus"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Device"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"deviceId"}},{"kind":"Field","name":{"kind":"Name","value":"online"}}]}}]} as unknown as DocumentNode<FleetDashboardQuery, FleetDashboardQueryVariables>;
