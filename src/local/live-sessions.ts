@@ -18,6 +18,12 @@ export class LiveSessions extends EventEmitter<{ change: [SessionChange] }> {
   private readonly connections = new Map<string, number>();
   /** Per Client ID, the times its status flipped, oldest first, kept only as far back as needed. */
   private readonly history = new Map<string, Array<{ at: number; online: boolean }>>();
+  /**
+   * Offline Client IDs by when they went offline, oldest first. Once that is older than the window,
+   * their history says nothing `wasOnlineAt` could be asked about, and it is dropped: without this,
+   * every Client ID that ever connected would keep its history for the life of the process.
+   */
+  private readonly offlineSince = new Map<string, number>();
 
   constructor(private readonly historyMs = 10 * 60_000) {
     super();
@@ -62,8 +68,18 @@ export class LiveSessions extends EventEmitter<{ change: [SessionChange] }> {
     flips.push({ at, online });
     // Keep the newest flip older than the window: it is the state at the window's start.
     while (flips.length > 1 && flips[1].at < at - this.historyMs) flips.shift();
-    if (!online && flips.length === 1) this.history.delete(clientId);
-    else this.history.set(clientId, flips);
+    this.history.set(clientId, flips);
+    if (online) this.offlineSince.delete(clientId);
+    else this.offlineSince.set(clientId, at);
+    this.forgetOfflineBefore(at - this.historyMs);
     this.emit('change', { clientId, online, at: new Date(at) });
+  }
+
+  private forgetOfflineBefore(cutoffMs: number): void {
+    for (const [clientId, since] of this.offlineSince) {
+      if (since >= cutoffMs) break;
+      this.offlineSince.delete(clientId);
+      this.history.delete(clientId);
+    }
   }
 }

@@ -1,0 +1,69 @@
+/**
+ * `npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix device-] [--flap-ms N]`:
+ * simulated devices as real MQTT connections to the local instance's broker (or any broker), until Ctrl-C.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadLocalInstanceConfig } from '../config';
+import { hostPort } from './listen';
+import { startSimulatedDevices } from './device-simulator';
+
+const USAGE = 'usage: npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix device-] [--flap-ms N]';
+
+async function main(): Promise<void> {
+  const { values } = parseCommandLine({
+    options: {
+      count: { type: 'string' },
+      url: { type: 'string' },
+      group: { type: 'string', default: 'GID_demo' },
+      prefix: { type: 'string', default: 'device-' },
+      'flap-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.count === undefined && !values.help) throw new Error(`--count is required\n${USAGE}`);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const local = loadLocalInstanceConfig();
+  const url = values.url ?? `mqtt://${hostPort(local.host, local.mqttPort)}`;
+  const devices = await startSimulatedDevices({
+    url,
+    count: wholeNumber('--count', values.count!),
+    groupId: values.group,
+    prefix: values.prefix,
+    flapMs: values['flap-ms'] === undefined ? undefined : wholeNumber('--flap-ms', values['flap-ms']),
+  });
+  process.stdout.write(`${devices.clientIds.length} devices connected to ${url}${values['flap-ms'] ? `, flapping every ${values['flap-ms']} ms` : ''}:\n`);
+  process.stdout.write(`${devices.clientIds.map((id) => `  ${id}`).join('\n')}\nCtrl-C disconnects them.\n`);
+
+  const stop = (): void => {
+    devices.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+/** parseArgs, with the usage line added to its errors. */
+function parseCommandLine<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+  }
+}
+
+function wholeNumber(flag: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${flag} must be a whole number; got ${JSON.stringify(raw)}\n${USAGE}`);
+  return value;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,52 @@
+/**
+ * `npm run local-instance`: the local instance alone (embedded MQTT broker and OpenAPI emulator), so
+ * several service replicas, the `mqtt` CLI or the device simulator can share it. Prints where it is and
+ * the fixed local development credentials: printing them is intended, they are not secrets.
+ */
+import pino from 'pino';
+import { loadLocalInstanceConfig } from '../config';
+import { startLocalInstance } from './local-instance';
+
+async function main(): Promise<void> {
+  // Synchronous, so log lines and the summary below come out in order.
+  const logger = pino({ name: 'local-instance' }, pino.destination({ fd: 1, sync: true }));
+  const local = await startLocalInstance(loadLocalInstanceConfig(), logger);
+  process.stdout.write(
+    [
+      '',
+      'Local ApsaraMQ for MQTT instance',
+      `  OpenAPI endpoint   ${local.endpoint}`,
+      `  MQTT URL           ${local.mqttUrl}`,
+      `  Instance ID        ${local.instanceId}`,
+      `  AccessKey ID       ${local.accessKeyId}`,
+      `  AccessKey secret   ${local.accessKeySecret}   (fixed local development value)`,
+      `  Demo devices       ${local.demoDevices.join(', ') || 'none'}`,
+      '',
+      'Point a service at it with:',
+      `  PRESENCE_SOURCE=alibaba ONSMQTT_ENDPOINT=${local.endpoint} MQTT_INSTANCE_ID=${local.instanceId} \\`,
+      `  ALIBABA_CLOUD_ACCESS_KEY_ID=${local.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${local.accessKeySecret} npm start`,
+      '',
+      `Connect devices with: npm run devices -- --count 5 --url ${local.mqttUrl}`,
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+
+  const stop = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'stopping the local instance');
+    local.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'the local instance did not stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`local instance failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

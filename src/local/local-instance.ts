@@ -1,0 +1,76 @@
+import type { LocalInstanceConfig } from '../config';
+import { startSimulatedDevices } from './device-simulator';
+import { LiveSessions } from './live-sessions';
+import { silentLogger, type LocalLogger } from './logger';
+import { startMqttBroker, type MqttBroker } from './mqtt-broker';
+import { startOpenApiEmulator, type OpenApiEmulator } from './openapi-emulator';
+
+/**
+ * The local instance: what `npm start` runs when nothing is configured. An embedded MQTT broker whose
+ * live sessions are the truth, an emulator of the two OpenAPI actions answering from them, and a few
+ * demo devices so a fresh start has something to show. One per process, shared by every request.
+ */
+export interface LocalInstance {
+  sessions: LiveSessions;
+  broker: MqttBroker;
+  emulator: OpenApiEmulator;
+  /** The OpenAPI endpoint, e.g. http://127.0.0.1:38211 (ONSMQTT_ENDPOINT for a service). */
+  endpoint: string;
+  /** Where devices connect, e.g. mqtt://127.0.0.1:1883. */
+  mqttUrl: string;
+  instanceId: string;
+  accessKeyId: string;
+  /** A fixed local development value, not a secret; still, never log it. */
+  accessKeySecret: string;
+  /** Client IDs of the demo devices connected at start. */
+  demoDevices: readonly string[];
+  /** Disconnects the demo devices, then stops the emulator and the broker. */
+  stop(): Promise<void>;
+}
+
+export async function startLocalInstance(config: LocalInstanceConfig, logger: LocalLogger = silentLogger): Promise<LocalInstance> {
+  const { instanceId, accessKeyId, accessKeySecret, host, batchLagMs } = config;
+  const sessions = new LiveSessions();
+  // Stopped in reverse order of start: devices first, so their clean disconnects reach the broker.
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    const broker = await startMqttBroker({ host, port: config.mqttPort, sessions, logger });
+    stops.push(() => broker.close());
+    const emulator = await startOpenApiEmulator({
+      host,
+      port: config.openApiPort,
+      instanceId,
+      accessKeyId,
+      accessKeySecret,
+      sessions,
+      batchLagMs,
+    });
+    stops.push(() => emulator.close());
+    const devices = await startSimulatedDevices({ url: broker.url, count: config.demoDevices });
+    stops.push(() => devices.stop());
+
+    logger.info(
+      { endpoint: emulator.endpoint, mqttUrl: broker.url, instanceId, accessKeyId, demoDevices: devices.clientIds.length },
+      'local instance started (embedded MQTT broker and OpenAPI emulator)',
+    );
+    let stopping: Promise<void> | undefined;
+    return {
+      sessions,
+      broker,
+      emulator,
+      endpoint: emulator.endpoint,
+      mqttUrl: broker.url,
+      instanceId,
+      accessKeyId,
+      accessKeySecret,
+      demoDevices: devices.clientIds,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
