@@ -1,0 +1,40 @@
+import { Params } from '@alicloud/openapi-client';
+import OpenApiUtil from '@alicloud/openapi-util';
+import { SessionAction, type ExactSessionAnswer } from '../presence/session-api';
+import { readOnlineStatus, readRequestId } from './answer-fields';
+import type { OnsMqttClient } from './openapi-client';
+import { malformedAnswer, type UpstreamCallContext } from './upstream-errors';
+
+/**
+ * QuerySessionByClientId (onsmqtt 2020-04-20): online status of one client, exact (not from the
+ * cache BatchQuerySessionByClientIds reads). QPS 500 per account (upstream-api.md).
+ *
+ * Request: `InstanceId`, `ClientId`. Answer: `{"RequestId", "OnlineStatus": true}`.
+ */
+
+// The Params the generated @alicloud/onsmqtt20200420 client passes for this action (see the batch
+// module on `protocol`).
+const PARAMS = new Params({
+  action: SessionAction.Exact,
+  version: '2020-04-20',
+  protocol: 'HTTPS',
+  pathname: '/',
+  method: 'POST',
+  authType: 'AK',
+  style: 'RPC',
+  reqBodyType: 'formData',
+  bodyType: 'json',
+});
+
+export async function querySessionByClientId(client: OnsMqttClient, instanceId: string, clientId: string): Promise<ExactSessionAnswer> {
+  const query = OpenApiUtil.query({ InstanceId: instanceId, ClientId: clientId });
+  const body = await client.call(SessionAction.Exact, PARAMS, query);
+  return parseExactAnswer(body, { action: SessionAction.Exact, endpoint: client.endpoint });
+}
+
+export function parseExactAnswer(body: Record<string, unknown>, context: UpstreamCallContext): ExactSessionAnswer {
+  const requestId = readRequestId(body, context);
+  const online = readOnlineStatus(body.OnlineStatus);
+  if (online === undefined) throw malformedAnswer(context, requestId);
+  return { requestId, online };
+}
