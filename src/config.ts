@@ -68,6 +68,11 @@ export interface AppConfig {
   upstream: UpstreamConfig;
   local: LocalInstanceConfig;
   redisUrl?: string;
+  /**
+   * Replicas sharing the account: while Redis is unreachable each takes 1/N of the budget, so
+   * together they still stay within it.
+   */
+  upstreamReplicas: number;
   presence: PresenceConfig;
 }
 
@@ -101,6 +106,7 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     },
     local,
     redisUrl: text(env, 'REDIS_URL'),
+    upstreamReplicas: integer(env, 'UPSTREAM_REPLICAS', 2, 1, 1000),
     presence: {
       batchQps: integer(env, 'UPSTREAM_BATCH_QPS', 100, 1, 100000),
       exactQps: integer(env, 'UPSTREAM_EXACT_QPS', 500, 1, 100000),

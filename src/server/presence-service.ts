@@ -43,6 +43,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     schema: await buildPresenceSchema(),
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
+    logger,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),

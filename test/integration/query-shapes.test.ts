@@ -1,0 +1,105 @@
+import { DeviceOnlineDocument, DevicesOnlineDocument, FleetDashboardDocument } from '../../generated/graphql';
+import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
+import { errorsByPath, postGraphQL } from '../support/graphql-client';
+import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
+
+/**
+ * However a client asks, every requested Client ID reaches the upstream in ⌈distinct IDs / 10⌉
+ * BatchQuerySessionByClientIds calls (BatchQuerySessionByClientIds: at most 10 IDs per call), and each
+ * ID gets its status or an error at its own path. Runs the whole service on the local instance, with
+ * real MQTT devices connected to its broker.
+ */
+describe('query shapes on the local instance', () => {
+  let graph: TestGraph;
+  let devices: SimulatedDevices;
+  const online = (i: number) => `GID_shape@@@online-${i}`;
+  const offline = (i: number) => `GID_shape@@@offline-${i}`;
+
+  beforeAll(async () => {
+    graph = await startTestGraph();
+    devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 12, groupId: 'GID_shape', prefix: 'online-' });
+  });
+  afterAll(async () => {
+    await devices?.stop();
+    await graph?.stop();
+  });
+  beforeEach(() => graph.local!.emulator.resetCalls());
+
+  const batchCalls = () => graph.upstreamCalls(SessionAction.Batch);
+
+  it('answers 25 IDs with 20 distinct in exactly 2 batch calls, in the order asked, duplicates kept', async () => {
+    const distinct = [...Array.from({ length: 10 }, (_, i) => online(i + 1)), ...Array.from({ length: 10 }, (_, i) => offline(i + 1))];
+    const asked = [...distinct, ...distinct.slice(0, 5)];
+    const response = await postGraphQL(graph.url, DevicesOnlineDocument, { clientIds: asked });
+
+    expect(response.errors).toBeUndefined();
+    expect(response.data!.devices.map((d) => d.clientId)).toEqual(asked);
+    expect(response.data!.devices.map((d) => d.online)).toEqual(asked.map((id) => devices.clientIds.includes(id)));
+    expect(batchCalls()).toHaveLength(2);
+    expect(batchCalls().map((call) => call.clientIds.length).sort()).toEqual([10, 10]);
+    expect(new Set(batchCalls().flatMap((call) => call.clientIds))).toEqual(new Set(distinct));
+  });
+
+  it('packs aliases and fragments over 13 distinct IDs into 2 calls', async () => {
+    const fields = Array.from({ length: 13 }, (_, i) => `d${i}: device(clientId: "${i % 2 ? offline(i) : online(i + 1)}") { ...S }`);
+    const query = `{ ${fields.join('\n')} again: device(clientId: "${online(1)}") { ...S } } fragment S on Device { clientId online }`;
+    const response = await postGraphQL<Record<string, { clientId: string; online: boolean }>>(graph.url, query);
+
+    expect(response.errors).toBeUndefined();
+    for (const [alias, device] of Object.entries(response.data!)) {
+      expect({ alias, online: device.online }).toEqual({ alias, online: devices.clientIds.includes(device.clientId) });
+    }
+    expect(batchCalls()).toHaveLength(2);
+  });
+
+  it('shares one set of calls between device and devices in one operation', async () => {
+    const query = `{ one: device(clientId: "${online(1)}") { online } many: devices(clientIds: ["${online(1)}", "${offline(1)}"]) { online } }`;
+    const response = await postGraphQL<{ one: { online: boolean }; many: Array<{ online: boolean }> }>(graph.url, query);
+
+    expect(response.data).toEqual({ one: { online: true }, many: [{ online: true }, { online: false }] });
+    expect(batchCalls()).toEqual([expect.objectContaining({ clientIds: expect.arrayContaining([online(1), offline(1)]) })]);
+    expect(batchCalls()[0].clientIds).toHaveLength(2);
+  });
+
+  it('asks QuerySessionByClientId once per device for exact answers, and never the batch action', async () => {
+    const query = `{ a: device(clientId: "${online(1)}") { online(exact: true) } b: device(clientId: "${online(2)}") { online(exact: true) }
+                     c: device(clientId: "${offline(1)}") { online(exact: true) } }`;
+    const response = await postGraphQL(graph.url, query);
+
+    expect(response.data).toEqual({ a: { online: true }, b: { online: true }, c: { online: false } });
+    expect(graph.upstreamCalls(SessionAction.Exact)).toHaveLength(3);
+    expect(batchCalls()).toHaveLength(0);
+  });
+
+  it('fails only a malformed ID, at its own path, and never sends it upstream', async () => {
+    const response = await postGraphQL(graph.url, DevicesOnlineDocument, { clientIds: [online(1), 'not-a-client-id', offline(1)] });
+
+    expect(response.data!.devices.map((d) => d.online)).toEqual([true, null, false]);
+    const error = errorsByPath(response.errors).get('devices.1.online');
+    expect(error?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(error?.message).toMatch(/<GroupID>@@@<DeviceID>/);
+    expect(batchCalls().flatMap((call) => call.clientIds)).not.toContain('not-a-client-id');
+  });
+
+  it('refuses 101 distinct IDs before any upstream call', async () => {
+    const clientIds = Array.from({ length: 101 }, (_, i) => offline(i));
+    const response = await postGraphQL(graph.url, DevicesOnlineDocument, { clientIds });
+
+    expect(response.status).toBe(400);
+    expect(response.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.errors?.[0].message).toMatch(/101 distinct Client IDs; at most 100/);
+    expect(graph.local!.emulator.calls).toHaveLength(0);
+  });
+
+  it('answers the README example operation for the demo-style fleet', async () => {
+    const response = await postGraphQL(graph.url, FleetDashboardDocument);
+    // No GID_demo devices are connected in this test: every status is false, none is an error.
+    expect(response.errors).toBeUndefined();
+    expect(response.data!.sensor).toEqual({ clientId: 'GID_demo@@@device-3', deviceId: 'device-3', online: false, exactlyNow: false });
+  });
+
+  it('answers the same device asked exactly and batched in one request', async () => {
+    const response = await postGraphQL(graph.url, DeviceOnlineDocument, { clientId: online(3), exact: true });
+    expect(response.data).toEqual({ device: { clientId: online(3), online: true } });
+  });
+});
