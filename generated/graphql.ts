@@ -12,6 +12,8 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /** A date-time string at UTC, such as 2007-12-03T10:15:30Z, compliant with the `date-time` format outlined in section 5.6 of the RFC 3339 profile of the ISO 8601 standard for representation of dates and times using the Gregorian calendar.This scalar is serialized to a string in ISO 8601 format and parsed from a string in ISO 8601 format. */
+  DateTimeISO: { input: unknown; output: unknown; }
 };
 
 /** An MQTT client (device) of an ApsaraMQ for MQTT instance. */
@@ -27,6 +29,8 @@ export type Device = {
   instanceId: Scalars['String']['output'];
   /** Whether the device has a live MQTT session. By default from BatchQuerySessionByClientIds (batched, may lag by the upstream cache and this service's PRESENCE_CACHE_TTL_MS); `exact: true` asks QuerySessionByClientId (one call per device, never cached). */
   online?: Maybe<Scalars['Boolean']['output']>;
+  /** The online status with when it was checked and where it came from. Null, with an error at its path, when it cannot be known. */
+  presence?: Maybe<Presence>;
 };
 
 
@@ -34,6 +38,31 @@ export type Device = {
 export type DeviceOnlineArgs = {
   exact?: InputMaybe<Scalars['Boolean']['input']>;
 };
+
+
+/** An MQTT client (device) of an ApsaraMQ for MQTT instance. */
+export type DevicePresenceArgs = {
+  exact?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** An online status with its freshness. */
+export type Presence = {
+  __typename?: 'Presence';
+  /** When the upstream said so. */
+  checkedAt: Scalars['DateTimeISO']['output'];
+  /** Whether the device had a live MQTT session when checked. */
+  online: Scalars['Boolean']['output'];
+  source: PresenceSource;
+  /** True when the upstream is failing and this is the last known status. */
+  stale: Scalars['Boolean']['output'];
+};
+
+/** Where an online status came from. */
+export type PresenceSource =
+  | 'BATCH'
+  | 'CACHE'
+  | 'EXACT'
+  | 'STALE';
 
 export type Query = {
   __typename?: 'Query';

@@ -1,8 +1,10 @@
 import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
 import { parseClientId } from '../presence/client-id';
+import type { PresenceStatus } from '../presence/types';
 import type { GraphQLContext } from './context';
 import { Device } from './device.type';
 import { resolveInstanceId } from './instance-id';
+import { Presence } from './presence.type';
 
 @Resolver(() => Device)
 export class DeviceResolver {
@@ -38,6 +40,18 @@ export class DeviceResolver {
     return parseClientId(device.clientId).deviceId;
   }
 
+  @FieldResolver(() => Presence, {
+    nullable: true,
+    description: 'The online status with when it was checked and where it came from. Null, with an error at its path, when it cannot be known.',
+  })
+  async presence(
+    @Root() device: Device,
+    @Arg('exact', () => Boolean, { nullable: true, defaultValue: false }) exact: boolean | null,
+    @Ctx() ctx: GraphQLContext,
+  ): Promise<Presence> {
+    return Presence.of(await loadStatus(ctx, device, exact === true), exact === true);
+  }
+
   // Nullable on purpose: an upstream failure nulls only this field, with an error at its path,
   // and never blanks out the list around it.
   @FieldResolver(() => Boolean, {
@@ -50,7 +64,11 @@ export class DeviceResolver {
     @Arg('exact', () => Boolean, { nullable: true, defaultValue: false }) exact: boolean | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<boolean> {
-    const status = await ctx.presence.load({ instanceId: device.instanceId, clientId: device.clientId }, { exact: exact === true });
-    return status.online;
+    return (await loadStatus(ctx, device, exact === true)).online;
   }
+}
+
+/** `online` and `presence` of one device share one load (the request's DataLoader de-duplicates). */
+function loadStatus(ctx: GraphQLContext, device: Device, exact: boolean): Promise<PresenceStatus> {
+  return ctx.presence.load({ instanceId: device.instanceId, clientId: device.clientId }, { exact });
 }

@@ -1,0 +1,46 @@
+import { Field, GraphQLISODateTime, ObjectType, registerEnumType } from 'type-graphql';
+import type { PresenceStatus } from '../presence/types';
+
+/** Where an online status came from, so a client can judge how much to trust it. */
+export enum PresenceSource {
+  /** BatchQuerySessionByClientIds just now (served from Alibaba's internal cache: may lag). */
+  BATCH = 'BATCH',
+  /** QuerySessionByClientId just now: exact. */
+  EXACT = 'EXACT',
+  /** This service's cache, younger than PRESENCE_CACHE_TTL_MS. */
+  CACHE = 'CACHE',
+  /** The last known status, served because the upstream is failing (PRESENCE_STALE_IF_ERROR_MS). */
+  STALE = 'STALE',
+}
+
+registerEnumType(PresenceSource, { name: 'PresenceSource', description: 'Where an online status came from.' });
+
+@ObjectType({ description: 'An online status with its freshness.' })
+export class Presence {
+  @Field(() => Boolean, { description: 'Whether the device had a live MQTT session when checked.' })
+  online!: boolean;
+
+  @Field(() => GraphQLISODateTime, { description: 'When the upstream said so.' })
+  checkedAt!: Date;
+
+  @Field(() => Boolean, { description: 'True when the upstream is failing and this is the last known status.' })
+  stale!: boolean;
+
+  @Field(() => PresenceSource)
+  source!: PresenceSource;
+
+  static of(status: PresenceStatus, exact: boolean): Presence {
+    return Object.assign(new Presence(), {
+      online: status.online,
+      checkedAt: status.checkedAt,
+      stale: status.stale,
+      source: SOURCE_OF_ORIGIN[status.origin] ?? (exact ? PresenceSource.EXACT : PresenceSource.BATCH),
+    });
+  }
+}
+
+const SOURCE_OF_ORIGIN: Record<PresenceStatus['origin'], PresenceSource | undefined> = {
+  upstream: undefined,
+  cache: PresenceSource.CACHE,
+  stale: PresenceSource.STALE,
+};
