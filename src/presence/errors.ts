@@ -47,7 +47,8 @@ export class UpstreamThrottledError extends PresenceError {
 /** InternalError, network faults, timeouts, an open circuit. */
 export class UpstreamUnavailableError extends PresenceError {
   readonly code = PresenceErrorCode.UpstreamUnavailable;
-  override readonly retryable = true;
+  // Typed `boolean`, not `true`: an open circuit (circuit-breaker.ts) is unavailable but not retryable.
+  override readonly retryable: boolean = true;
 }
 
 /** Signature, AccessKey, STS, instance or RAM permission problems: for the operator, not the caller. */
@@ -58,4 +59,14 @@ export class UpstreamAuthFailedError extends PresenceError {
 /** A 400 that local validation did not foresee. */
 export class UpstreamRejectedError extends PresenceError {
   readonly code = PresenceErrorCode.UpstreamRejected;
+}
+
+/**
+ * SessionApi implementations throw typed errors (`upstream/` maps the upstream's codes). Anything
+ * else is a fault in reaching the upstream that nobody classified: unavailable, code `network`.
+ */
+export function asPresenceError(error: unknown): PresenceError {
+  if (error instanceof PresenceError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new UpstreamUnavailableError(`The upstream could not be reached: ${message}`, { code: 'network' });
 }

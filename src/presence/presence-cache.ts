@@ -1,0 +1,67 @@
+import { systemClock, type Clock } from './clock';
+import { assertNumberOption } from './options';
+
+/** A status as the upstream last gave it. Only statuses are stored: a failure is never cached. */
+export interface CachedPresence {
+  online: boolean;
+  /** Clock time of the upstream answer; freshness and staleness are judged from it by the reader. */
+  checkedAtMs: number;
+}
+
+/**
+ * Where fetched statuses are kept, keyed by `presenceKeyId`. The store only keeps and expires entries;
+ * the dispatcher decides what is fresh (`cacheTtlMs`) and what may be served stale
+ * (`staleIfErrorMs`), so a shared implementation (Redis: MGET, and SET … PX in a pipeline) stays dumb.
+ */
+export interface PresenceCacheStore {
+  /** Parallel to `keys`; `undefined` for a key not stored (or expired). */
+  getMany(keys: string[]): Promise<Array<CachedPresence | undefined>>;
+  /** Stores each entry, to be dropped `ttlMs` after now. */
+  setMany(entries: Array<[string, CachedPresence]>, ttlMs: number): Promise<void>;
+}
+
+export interface MemoryPresenceCacheOptions {
+  /** Entries kept at most; the least recently used goes first, @default 100_000. */
+  maxEntries?: number;
+  now?: Clock;
+}
+
+/**
+ * A per-process LRU: a `Map` keeps insertion order, so re-inserting an entry on each read or write
+ * makes the first key the least recently used. Bounded, because keys come from callers.
+ */
+export class MemoryPresenceCache implements PresenceCacheStore {
+  private readonly entries = new Map<string, { value: CachedPresence; expiresAtMs: number }>();
+  private readonly maxEntries: number;
+  private readonly now: Clock;
+
+  constructor(options: MemoryPresenceCacheOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 100_000;
+    assertNumberOption('MemoryPresenceCache', 'maxEntries', this.maxEntries, { min: 1, integer: true });
+    this.now = options.now ?? systemClock;
+  }
+
+  async getMany(keys: string[]): Promise<Array<CachedPresence | undefined>> {
+    const now = this.now();
+    return keys.map((key) => {
+      const entry = this.entries.get(key);
+      if (!entry) return undefined;
+      this.entries.delete(key);
+      if (entry.expiresAtMs <= now) return undefined;
+      this.entries.set(key, entry);
+      return entry.value;
+    });
+  }
+
+  async setMany(entries: Array<[string, CachedPresence]>, ttlMs: number): Promise<void> {
+    const expiresAtMs = this.now() + ttlMs;
+    for (const [key, value] of entries) {
+      this.entries.delete(key);
+      this.entries.set(key, { value, expiresAtMs });
+    }
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= this.maxEntries) break;
+      this.entries.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,409 @@
+import { setMaxListeners } from 'node:events';
+import type { CallBudget } from './budget';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { systemClock, type Clock } from './clock';
+import { PresenceErrorCode, UpstreamRejectedError, UpstreamThrottledError, UpstreamUnavailableError, asPresenceError } from './errors';
+import { assertNumberOption } from './options';
+import type { CachedPresence, PresenceCacheStore } from './presence-cache';
+import { RetryPolicy, type RetryPolicyOptions } from './retry-policy';
+import { MAX_CLIENT_IDS_PER_BATCH_CALL, SessionAction, type BatchSessionAnswer, type SessionApi } from './session-api';
+import { NO_OBSERVER, presenceKeyId, type PresenceKey, type PresenceLookup, type PresenceObserver } from './types';
+import type { PresenceOrigin, PresenceResult, PresenceStatus } from './types';
+
+export interface PresenceDispatcherOptions {
+  api: SessionApi;
+  /** BatchQuerySessionByClientIds: 100 calls per second per account. */
+  batchBudget: CallBudget;
+  /** QuerySessionByClientId: 500 calls per second per account. */
+  exactBudget: CallBudget;
+  /** Where statuses are kept; without a store nothing is served from cache, fresh or stale. */
+  cache?: PresenceCacheStore;
+  /** A cached status younger than this answers at once (origin `cache`); 0 disables fresh answers. */
+  cacheTtlMs: number;
+  /** A cached status younger than this answers, flagged stale, when the upstream fails for its key. */
+  staleIfErrorMs: number;
+  /** How long a key may wait for budget before failing as UPSTREAM_THROTTLED. */
+  budgetWaitMs: number;
+  /** Retries of each upstream call (`now` defaults to the dispatcher's clock). */
+  retry: RetryPolicyOptions;
+  /** One breaker for both actions (`now` defaults to the dispatcher's clock). */
+  circuitBreaker?: CircuitBreakerOptions;
+  observer?: PresenceObserver;
+  now?: Clock;
+  /**
+   * While a call of fewer than 10 IDs went out less than this long ago for the same instance, the
+   * next partial call waits for more IDs (the packing rule below), @default 1000 / batchBudget.limitPerSecond.
+   */
+  partialBatchIntervalMs?: number;
+}
+
+/** One requested key waiting for its answer, shared by every lookup of that key meanwhile. */
+interface PendingKey {
+  readonly key: PresenceKey;
+  readonly id: string;
+  /** Budget waits are bounded from here: a key fails once it cannot be sent by enqueuedAtMs + budgetWaitMs. */
+  readonly enqueuedAtMs: number;
+  /** The status cached when the key was asked for: the stale answer if the upstream fails. */
+  readonly lastKnown: CachedPresence | undefined;
+  readonly answer: Promise<PresenceResult>;
+  settle(result: PresenceResult): void;
+}
+
+/** Keys waiting for one instance (a batch call names one InstanceId), oldest first, and their pacing. */
+interface InstanceQueue {
+  readonly instanceId: string;
+  readonly keys: PendingKey[];
+  /** Senders waiting for budget; once granted, each takes up to 10 keys from the head. */
+  acquiring: number;
+  lastPartialSentAtMs: number;
+  timer: NodeJS.Timeout | undefined;
+  pumpScheduled: boolean;
+}
+
+/**
+ * The process-wide presence core: ONE instance per process, shared by every request (each request's
+ * `RequestPresence` hands it that request's keys). Because it is shared, IDs asked for by different
+ * requests at about the same time travel in the same upstream calls, and the account's QPS budget,
+ * the cache, the retries and the circuit breaker are respected by the process as a whole.
+ *
+ * Packing, the rule that decides cost and latency (BatchQuerySessionByClientIds: at most 10 IDs per
+ * call, 100 calls per second per account, each call billed):
+ *   - A full call of 10 IDs goes as soon as the budget grants one: waiting could not make it cheaper.
+ *   - A partial call goes at once if no partial call of the same instance went out in the last
+ *     `partialBatchIntervalMs` (an idle service adds no latency). Otherwise it waits, collecting IDs,
+ *     until that interval has passed or it fills to 10. Like Nagle's algorithm: a burst of 100
+ *     one-ID requests costs about ⌈100/10⌉ calls plus one per interval instead of 100, while one
+ *     request of 25 IDs still costs exactly 3 calls, sent together without delay.
+ *   - A sender takes its IDs when the budget grants, not when it starts waiting: while calls wait
+ *     for budget, IDs from every pending request fill them up.
+ */
+export class PresenceDispatcher implements PresenceLookup {
+  private readonly api: SessionApi;
+  private readonly batchBudget: CallBudget;
+  private readonly exactBudget: CallBudget;
+  private readonly cache: PresenceCacheStore | undefined;
+  private readonly cacheTtlMs: number;
+  private readonly staleIfErrorMs: number;
+  /** How long the store keeps an entry: fresh answers need cacheTtlMs, stale ones staleIfErrorMs. */
+  private readonly retainMs: number;
+  private readonly budgetWaitMs: number;
+  private readonly partialBatchIntervalMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly breaker: CircuitBreaker;
+  private readonly observer: PresenceObserver;
+  private readonly now: Clock;
+  /** Every key asked for and not yet answered, queued or in flight: the cross-request de-duplication. */
+  private readonly pending = new Map<string, PendingKey>();
+  private readonly queues = new Map<string, InstanceQueue>();
+  /** Aborted by `close()`: cancels budget waits and retry backoffs, so no timer outlives the service. */
+  private readonly closing = new AbortController();
+
+  constructor(options: PresenceDispatcherOptions) {
+    const owner = 'PresenceDispatcher';
+    if (typeof options.api?.batchQuerySessions !== 'function' || typeof options.api.querySession !== 'function') {
+      throw new TypeError(`${owner}: api must implement SessionApi (batchQuerySessions and querySession)`);
+    }
+    if (!options.batchBudget || !options.exactBudget) throw new TypeError(`${owner}: batchBudget and exactBudget are required`);
+    assertNumberOption(owner, 'cacheTtlMs', options.cacheTtlMs);
+    assertNumberOption(owner, 'staleIfErrorMs', options.staleIfErrorMs);
+    assertNumberOption(owner, 'budgetWaitMs', options.budgetWaitMs);
+    const partialBatchIntervalMs = options.partialBatchIntervalMs ?? 1000 / options.batchBudget.limitPerSecond;
+    assertNumberOption(owner, 'partialBatchIntervalMs', partialBatchIntervalMs);
+    this.api = options.api;
+    this.batchBudget = options.batchBudget;
+    this.exactBudget = options.exactBudget;
+    this.cache = options.cache;
+    this.cacheTtlMs = options.cacheTtlMs;
+    this.staleIfErrorMs = options.staleIfErrorMs;
+    this.retainMs = Math.max(options.cacheTtlMs, options.staleIfErrorMs);
+    this.budgetWaitMs = options.budgetWaitMs;
+    this.partialBatchIntervalMs = partialBatchIntervalMs;
+    this.now = options.now ?? systemClock;
+    this.retry = new RetryPolicy({ now: this.now, ...options.retry });
+    this.breaker = new CircuitBreaker({ now: this.now, ...options.circuitBreaker });
+    this.observer = options.observer ?? NO_OBSERVER;
+    // Every budget wait and backoff listens on this signal: as many as there are calls waiting, so
+    // Node's default warning at 10 listeners would be noise, not a leak.
+    setMaxListeners(0, this.closing.signal);
+  }
+
+  async lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
+    const ids = keys.map(presenceKeyId);
+    const cached = await this.readCache(ids);
+    const now = this.now();
+    const answers = keys.map((key, i) => {
+      const entry = cached[i];
+      if (entry && now - entry.checkedAtMs < this.cacheTtlMs) return statusOf(entry, 'cache');
+      return this.join(key, ids[i], entry, now);
+    });
+    return this.reported(await Promise.all(answers));
+  }
+
+  /**
+   * One QuerySessionByClientId per key, in parallel. Never reads the cache: whoever asks for exact
+   * wants the upstream's word now, not an earlier one. But it writes the cache: an exact answer is
+   * newer and truer than anything a later cached lookup could find there. Not de-duplicated across
+   * requests either: sharing a call already in flight would answer with a status read before this ask.
+   */
+  async lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
+    return this.reported(await Promise.all(keys.map((key) => this.exactOne(key))));
+  }
+
+  /**
+   * For shutdown: fails every key still waiting for a call (UPSTREAM_UNAVAILABLE, or its stale status
+   * where allowed), cancels budget waits and retry backoffs and clears timers. Calls already sent
+   * settle their keys when they return; lookups after `close` fail at once.
+   */
+  close(): void {
+    if (this.closing.signal.aborted) return;
+    const error = new UpstreamUnavailableError('The presence service is shutting down');
+    this.closing.abort(error);
+    for (const queue of this.queues.values()) {
+      clearTimeout(queue.timer);
+      this.fail(queue.keys.splice(0), error);
+    }
+    this.queues.clear();
+  }
+
+  /** Adds a key to its instance's queue, or shares the lookup of the same key already under way. */
+  private join(key: PresenceKey, id: string, lastKnown: CachedPresence | undefined, now: number): Promise<PresenceResult> {
+    if (this.closing.signal.aborted) return Promise.resolve(this.closing.signal.reason as Error);
+    const existing = this.pending.get(id);
+    if (existing) return existing.answer;
+    let resolve!: (result: PresenceResult) => void;
+    const answer = new Promise<PresenceResult>((r) => (resolve = r));
+    const pendingKey: PendingKey = {
+      key,
+      id,
+      enqueuedAtMs: now,
+      lastKnown,
+      answer,
+      settle: (result) => {
+        if (this.pending.get(id) === pendingKey) this.pending.delete(id);
+        resolve(result);
+      },
+    };
+    this.pending.set(id, pendingKey);
+    const queue = this.queueFor(key.instanceId);
+    queue.keys.push(pendingKey);
+    // Why a promise job rather than pumping now: the loaders of requests that arrived together
+    // dispatch one after another in the same tick, and when this job runs they have all enqueued, so
+    // they share calls. It adds no timer: an idle service answers one round trip after the ask.
+    if (!queue.pumpScheduled) {
+      queue.pumpScheduled = true;
+      void Promise.resolve().then(() => {
+        queue.pumpScheduled = false;
+        this.pump(queue);
+      });
+    }
+    return answer;
+  }
+
+  /** Starts as many senders as the packing rule (class comment) wants now; times the next partial call. */
+  private pump(queue: InstanceQueue): void {
+    if (this.closing.signal.aborted) return;
+    const waiting = queue.keys.length;
+    const fullCalls = Math.floor(waiting / MAX_CLIENT_IDS_PER_BATCH_CALL);
+    const partialWaitMs =
+      waiting % MAX_CLIENT_IDS_PER_BATCH_CALL === 0 ? 0 : queue.lastPartialSentAtMs + this.partialBatchIntervalMs - this.now();
+    const wanted = partialWaitMs > 0 ? fullCalls : Math.ceil(waiting / MAX_CLIENT_IDS_PER_BATCH_CALL);
+    while (queue.acquiring < wanted) void this.sendNext(queue);
+    if (partialWaitMs > 0 && queue.acquiring <= fullCalls && !queue.timer) {
+      queue.timer = setTimeout(() => {
+        queue.timer = undefined;
+        this.pump(queue);
+      }, partialWaitMs);
+    }
+  }
+
+  /** One sender: waits for a grant, then takes up to 10 keys from the head of the queue and calls. */
+  private async sendNext(queue: InstanceQueue): Promise<void> {
+    queue.acquiring++;
+    try {
+      // The head is the oldest key, so its deadline is the earliest one in the queue.
+      await this.admit(this.batchBudget, queue.keys[0].enqueuedAtMs + this.budgetWaitMs);
+    } catch (error) {
+      queue.acquiring--;
+      this.failUnsendable(queue, error);
+      this.pump(queue);
+      return;
+    }
+    queue.acquiring--;
+    const chunk = queue.keys.splice(0, MAX_CLIENT_IDS_PER_BATCH_CALL);
+    // Another sender (or a failure) emptied the queue during the wait: the grant goes unused.
+    if (chunk.length === 0) return;
+    if (chunk.length < MAX_CLIENT_IDS_PER_BATCH_CALL) queue.lastPartialSentAtMs = this.now();
+    if (queue.keys.length > 0) this.pump(queue);
+    await this.sendBatch(queue.instanceId, chunk, true);
+  }
+
+  /**
+   * A sender could not get a grant: the circuit is open (every waiting key fails fast), the service
+   * is closing (`close` already failed them), or the budget has no room before the head's deadline.
+   * Then every key whose deadline comes before the next possible grant fails; later keys stay queued.
+   */
+  private failUnsendable(queue: InstanceQueue, error: unknown): void {
+    let doomed = queue.keys.length;
+    if (error instanceof UpstreamThrottledError) {
+      const nextGrantMs = this.now() + error.retryAfterMs;
+      doomed = 0;
+      while (doomed < queue.keys.length && queue.keys[doomed].enqueuedAtMs + this.budgetWaitMs < nextGrantMs) doomed++;
+    }
+    this.fail(queue.keys.splice(0, doomed), error);
+  }
+
+  /** One batch call with retries; answers its keys, or fails them (stale where allowed), or splits it. */
+  private async sendBatch(instanceId: string, chunk: PendingKey[], budgetHeld: boolean): Promise<void> {
+    const clientIds = chunk.map((pendingKey) => pendingKey.key.clientId);
+    let answer: BatchSessionAnswer;
+    try {
+      answer = await this.withRetries(this.batchBudget, budgetHeld, () =>
+        this.call(SessionAction.Batch, () => {
+          this.observer.batchSize(clientIds.length);
+          return this.api.batchQuerySessions(instanceId, clientIds);
+        }),
+      );
+    } catch (error) {
+      if (chunk.length > 1 && isBadParameter(error)) return this.split(instanceId, chunk);
+      return this.fail(chunk, error);
+    }
+    const checkedAtMs = this.now();
+    const fetched: Array<[string, CachedPresence]> = [];
+    for (const pendingKey of chunk) {
+      // Matched by ClientId: the order of OnlineStatusList is not documented (upstream-api.md).
+      const online = answer.statuses.get(pendingKey.key.clientId);
+      if (online === undefined) {
+        // Absent is not offline: whether unknown IDs come back `false` or not at all is undocumented.
+        const detail = { code: 'MissingFromAnswer', requestId: answer.requestId };
+        this.fail([pendingKey], new UpstreamRejectedError('The upstream did not answer for this Client ID', detail));
+        continue;
+      }
+      fetched.push([pendingKey.id, { online, checkedAtMs }]);
+      pendingKey.settle(statusOf({ online, checkedAtMs }, 'upstream'));
+    }
+    this.remember(fetched);
+  }
+
+  /**
+   * ParameterCheckFailed / InvalidParameter.*: a bad ID that local rules did not foresee, and the
+   * upstream does not say which. Halving until each bad ID stands alone lets the good IDs answer.
+   * Bound for a 10-ID chunk: one bad ID costs 2 calls per level over ⌈log2 10⌉ = 4 levels, 8 extra
+   * calls; at worst (every ID bad, or the whole call was never about an ID) the halving is a full
+   * binary tree of 2·10 − 2 = 18 extra calls. Each takes budget like any other call.
+   */
+  private async split(instanceId: string, chunk: PendingKey[]): Promise<void> {
+    const middle = Math.ceil(chunk.length / 2);
+    await Promise.all([this.sendBatch(instanceId, chunk.slice(0, middle), false), this.sendBatch(instanceId, chunk.slice(middle), false)]);
+  }
+
+  private async exactOne(key: PresenceKey): Promise<PresenceResult> {
+    if (this.closing.signal.aborted) return this.closing.signal.reason as Error;
+    try {
+      const answer = await this.withRetries(this.exactBudget, false, () =>
+        this.call(SessionAction.Exact, () => this.api.querySession(key.instanceId, key.clientId)),
+      );
+      const entry = { online: answer.online, checkedAtMs: this.now() };
+      this.remember([[presenceKeyId(key), entry]]);
+      return statusOf(entry, 'upstream');
+    } catch (error) {
+      return asPresenceError(error);
+    }
+  }
+
+  /**
+   * Runs `call` under the retry policy. Every attempt takes budget ("each retry again takes budget"),
+   * except a first attempt whose grant the caller already holds. The first attempt may wait
+   * budgetWaitMs for it; a retry only until the retry policy's own deadline.
+   */
+  private withRetries<T>(budget: CallBudget, budgetHeld: boolean, call: () => Promise<T>): Promise<T> {
+    const firstDeadlineMs = this.now() + this.budgetWaitMs;
+    return this.retry.execute(async ({ attempt, deadlineMs }) => {
+      if (attempt > 0 || !budgetHeld) await this.admit(budget, attempt === 0 ? firstDeadlineMs : deadlineMs);
+      return call();
+    }, this.closing.signal);
+  }
+
+  /** The breaker first: a call it would refuse should cost neither budget nor a wait for it. */
+  private async admit(budget: CallBudget, deadlineMs: number): Promise<void> {
+    this.breaker.check();
+    await budget.acquire(deadlineMs, this.closing.signal);
+  }
+
+  /** One upstream HTTP call: through the breaker, reported to the observer by outcome. */
+  private call<T>(action: SessionAction, invoke: () => Promise<T>): Promise<T> {
+    return this.breaker.run(async () => {
+      try {
+        const result = await invoke();
+        this.observer.upstreamCall(action, 'ok');
+        return result;
+      } catch (thrown) {
+        const error = asPresenceError(thrown);
+        this.observer.upstreamCall(action, error.upstream?.code ?? 'network');
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Fails keys (a failure is data, never a rejected lookup, and never cached). Where the upstream is
+   * the problem (throttled, unavailable, circuit open) a recent enough cached status answers instead,
+   * flagged stale. Not for AUTH_FAILED or REJECTED: those need an operator's or a caller's fix, and an
+   * old status would hide them.
+   */
+  private fail(keys: PendingKey[], thrown: unknown): void {
+    const error = asPresenceError(thrown);
+    const upstreamDown = error.code === PresenceErrorCode.UpstreamThrottled || error.code === PresenceErrorCode.UpstreamUnavailable;
+    const now = this.now();
+    for (const { lastKnown, settle } of keys) {
+      const servable = upstreamDown && lastKnown !== undefined && now - lastKnown.checkedAtMs < this.staleIfErrorMs;
+      settle(servable ? statusOf(lastKnown, 'stale') : error);
+    }
+  }
+
+  /** A cache outage degrades to upstream calls, never to failed lookups. */
+  private async readCache(ids: string[]): Promise<Array<CachedPresence | undefined>> {
+    if (!this.cache || this.retainMs === 0) return [];
+    return this.cache.getMany(ids).catch(() => []);
+  }
+
+  /** Not awaited: a slow or failing shared cache must not delay or fail answers already in hand. */
+  private remember(entries: Array<[string, CachedPresence]>): void {
+    if (!this.cache || this.retainMs === 0 || entries.length === 0) return;
+    this.cache.setMany(entries, this.retainMs).catch(() => undefined);
+  }
+
+  private reported(results: PresenceResult[]): PresenceResult[] {
+    const counts = new Map<PresenceOrigin | 'error', number>();
+    for (const result of results) {
+      const kind = result instanceof Error ? 'error' : result.origin;
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    for (const [kind, count] of counts) this.observer.lookupsAnswered(kind, count);
+    return results;
+  }
+
+  private queueFor(instanceId: string): InstanceQueue {
+    const existing = this.queues.get(instanceId);
+    if (existing) return existing;
+    // Instance IDs come from callers, so drop the queues of idle instances as new ones appear. A queue
+    // stays while its partial-call spacing applies, or the next lone ID would skip the spacing.
+    const now = this.now();
+    for (const [id, queue] of this.queues) {
+      const idle = queue.keys.length === 0 && queue.acquiring === 0 && !queue.timer && !queue.pumpScheduled;
+      if (idle && now - queue.lastPartialSentAtMs >= this.partialBatchIntervalMs) this.queues.delete(id);
+    }
+    const queue: InstanceQueue = { instanceId, keys: [], acquiring: 0, lastPartialSentAtMs: -Infinity, timer: undefined, pumpScheduled: false };
+    this.queues.set(instanceId, queue);
+    return queue;
+  }
+}
+
+function statusOf(entry: CachedPresence, origin: PresenceOrigin): PresenceStatus {
+  return { online: entry.online, checkedAt: new Date(entry.checkedAtMs), stale: origin === 'stale', origin };
+}
+
+/** A 400 about a parameter: possibly one bad Client ID in the call (upstream-api.md, error codes). */
+function isBadParameter(error: unknown): boolean {
+  const code = error instanceof UpstreamRejectedError ? error.upstream?.code : undefined;
+  return code === 'ParameterCheckFailed' || (code?.startsWith('InvalidParameter') ?? false);
+}

@@ -1,0 +1,81 @@
+import { sleep as defaultSleep, systemClock, type Clock, type Sleep } from './clock';
+import { UpstreamThrottledError } from './errors';
+import { assertNumberOption } from './options';
+
+export interface RetryPolicyOptions {
+  /** Attempts in all, the first included; 1 means never retry. */
+  maxAttempts: number;
+  /** The backoff ceiling before the first retry; it doubles with each retry. */
+  baseDelayMs: number;
+  /** No retry starts once this much time has passed since the first attempt began. */
+  totalMs: number;
+  /** The highest backoff ceiling, @default 1000. */
+  maxDelayMs?: number;
+  /** A number in [0, 1), @default Math.random. */
+  random?: () => number;
+  now?: Clock;
+  sleep?: Sleep;
+}
+
+/** What each attempt is told: its index (0 for the first) and when the whole run must end. */
+export interface AttemptContext {
+  attempt: number;
+  deadlineMs: number;
+}
+
+/**
+ * Retries with exponential backoff and full jitter: before retry n (n ≥ 1) it waits a uniformly random
+ * time in [0, min(maxDelayMs, baseDelayMs · 2^(n−1))). Full jitter spreads the retries of many callers
+ * that failed together (one throttled burst) instead of sending them back in step. Only errors marked
+ * `retryable === true` are retried (throttling, transient faults); a throttled error's `retryAfterMs`
+ * is a floor, since retrying earlier is known to fail again.
+ */
+export class RetryPolicy {
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly totalMs: number;
+  private readonly random: () => number;
+  private readonly now: Clock;
+  private readonly sleep: Sleep;
+
+  constructor(options: RetryPolicyOptions) {
+    assertNumberOption('RetryPolicy', 'maxAttempts', options.maxAttempts, { min: 1, integer: true });
+    assertNumberOption('RetryPolicy', 'baseDelayMs', options.baseDelayMs);
+    assertNumberOption('RetryPolicy', 'totalMs', options.totalMs);
+    this.maxDelayMs = options.maxDelayMs ?? 1000;
+    assertNumberOption('RetryPolicy', 'maxDelayMs', this.maxDelayMs);
+    this.maxAttempts = options.maxAttempts;
+    this.baseDelayMs = options.baseDelayMs;
+    this.totalMs = options.totalMs;
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? systemClock;
+    this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /**
+   * Runs `attempt` until it resolves, and rethrows the last error once it is not retryable, the
+   * attempts are used up, or the next retry would start after the deadline. Rejects with
+   * `signal.reason` when `signal` aborts during a backoff.
+   */
+  async execute<T>(attempt: (context: AttemptContext) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const deadlineMs = this.now() + this.totalMs;
+    for (let index = 0; ; index++) {
+      try {
+        return await attempt({ attempt: index, deadlineMs });
+      } catch (error) {
+        const delayMs = this.delayBeforeRetry(index + 1, error);
+        if (delayMs === undefined || this.now() + delayMs > deadlineMs) throw error;
+        await this.sleep(delayMs, signal);
+      }
+    }
+  }
+
+  /** The wait before retry number `retry` (1 for the first), or `undefined` when there is none. */
+  private delayBeforeRetry(retry: number, error: unknown): number | undefined {
+    if (retry >= this.maxAttempts || (error as { retryable?: unknown } | null)?.retryable !== true) return undefined;
+    const ceilingMs = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
+    const jitteredMs = this.random() * ceilingMs;
+    return error instanceof UpstreamThrottledError ? Math.max(jitteredMs, error.retryAfterMs) : jitteredMs;
+  }
+}

@@ -1,0 +1,34 @@
+import { MemoryPresenceCache } from '../../../src/presence/presence-cache';
+
+beforeEach(() => jest.useFakeTimers({ now: 0 }));
+afterEach(() => jest.useRealTimers());
+
+describe('MemoryPresenceCache', () => {
+  it('returns entries parallel to the keys, undefined where nothing is stored', async () => {
+    const cache = new MemoryPresenceCache();
+    await cache.setMany([['a', { online: true, checkedAtMs: 0 }]], 1000);
+    expect(await cache.getMany(['b', 'a'])).toEqual([undefined, { online: true, checkedAtMs: 0 }]);
+  });
+
+  it('drops an entry ttlMs after it was stored', async () => {
+    const cache = new MemoryPresenceCache();
+    await cache.setMany([['a', { online: false, checkedAtMs: 0 }]], 1000);
+    jest.advanceTimersByTime(999);
+    expect(await cache.getMany(['a'])).toEqual([{ online: false, checkedAtMs: 0 }]);
+    jest.advanceTimersByTime(1);
+    expect(await cache.getMany(['a'])).toEqual([undefined]);
+  });
+
+  it('keeps at most maxEntries, evicting the least recently used first', async () => {
+    const cache = new MemoryPresenceCache({ maxEntries: 2 });
+    const entry = { online: true, checkedAtMs: 0 };
+    await cache.setMany([['a', entry], ['b', entry]], 1000);
+    await cache.getMany(['a']); // a is now more recent than b
+    await cache.setMany([['c', entry]], 1000);
+    expect(await cache.getMany(['a', 'b', 'c'])).toEqual([entry, undefined, entry]);
+  });
+
+  it('rejects a bad maxEntries with a message naming the option and the value', () => {
+    expect(() => new MemoryPresenceCache({ maxEntries: 0 })).toThrow('MemoryPresenceCache: maxEntries must be a whole number ≥ 1; got 0');
+  });
+});

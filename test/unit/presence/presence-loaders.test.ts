@@ -1,0 +1,88 @@
+import { PresenceErrorCode } from '../../../src/presence/errors';
+import { RequestPresence } from '../../../src/presence/presence-loaders';
+import type { PresenceKey, PresenceLookup, PresenceResult } from '../../../src/presence/types';
+import { FakeSessionApi, INSTANCE, dispatcherFor, key } from './fake-session-api';
+
+// Real timers here: DataLoader schedules its batches with process.nextTick, which fake timers replace.
+
+/** A PresenceLookup that records the keys of every call and answers each key online. */
+class RecordingLookup implements PresenceLookup {
+  readonly calls: Array<['lookup' | 'lookupExact', string[]]> = [];
+  async lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
+    return this.answer('lookup', keys);
+  }
+  async lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
+    return this.answer('lookupExact', keys);
+  }
+  private answer(method: 'lookup' | 'lookupExact', keys: readonly PresenceKey[]): PresenceResult[] {
+    this.calls.push([method, keys.map((k) => k.clientId)]);
+    return keys.map(() => ({ online: true, checkedAt: new Date(0), stale: false, origin: 'upstream' as const }));
+  }
+}
+
+describe('RequestPresence', () => {
+  it('collects the loads of one tick into one lookup, each distinct key once', async () => {
+    const lookup = new RecordingLookup();
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+    const answers = await Promise.all([presence.load(key(1)), presence.load(key(2)), presence.load(key(1)), presence.load({ ...key(1) })]);
+    expect(lookup.calls).toEqual([['lookup', [key(1).clientId, key(2).clientId]]]);
+    expect(answers.map((answer) => answer.online)).toEqual([true, true, true, true]);
+  });
+
+  it('sends exact loads to lookupExact, apart from cached ones', async () => {
+    const lookup = new RecordingLookup();
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+    await Promise.all([presence.load(key(1), { exact: true }), presence.load(key(1))]);
+    expect(lookup.calls).toEqual(
+      expect.arrayContaining([
+        ['lookupExact', [key(1).clientId]],
+        ['lookup', [key(1).clientId]],
+      ]),
+    );
+  });
+
+  it('rejects a malformed Client ID or instance ID with BAD_USER_INPUT without asking the upstream', async () => {
+    const lookup = new RecordingLookup();
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+    const [badClient, badInstance, good] = await Promise.allSettled([
+      presence.load({ instanceId: INSTANCE, clientId: 'no-separator' }),
+      presence.load({ instanceId: 'bad instance!', clientId: key(1).clientId }),
+      presence.load(key(2)),
+    ]);
+    expect(badClient).toMatchObject({ status: 'rejected', reason: { code: PresenceErrorCode.BadUserInput } });
+    expect(badInstance).toMatchObject({ status: 'rejected', reason: { code: PresenceErrorCode.BadUserInput } });
+    expect(good).toMatchObject({ status: 'fulfilled' });
+    expect(lookup.calls).toEqual([['lookup', [key(2).clientId]]]);
+  });
+
+  it('makes no lookup at all when every requested ID is malformed', async () => {
+    const lookup = new RecordingLookup();
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+    await expect(presence.load({ instanceId: INSTANCE, clientId: 'GID_x@@@a/b' })).rejects.toMatchObject({ code: PresenceErrorCode.BadUserInput });
+    expect(lookup.calls).toEqual([]);
+  });
+
+  it('caps the distinct Client IDs of one request, across batches, with BAD_USER_INPUT beyond the cap', async () => {
+    const lookup = new RecordingLookup();
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 3 });
+    await Promise.all([presence.load(key(1)), presence.load(key(2))]);
+    const [third, fourth, again] = await Promise.allSettled([presence.load(key(3)), presence.load(key(4)), presence.load({ ...key(1) })]);
+    expect(third).toMatchObject({ status: 'fulfilled' });
+    expect(fourth).toMatchObject({ status: 'rejected', reason: { code: PresenceErrorCode.BadUserInput, message: expect.stringContaining('more than 3') } });
+    expect(again).toMatchObject({ status: 'fulfilled' });
+    expect(lookup.calls.flatMap(([, ids]) => ids)).not.toContain(key(4).clientId);
+  });
+
+  it('shares upstream calls between requests through the process-wide dispatcher', async () => {
+    const api = new FakeSessionApi();
+    const dispatcher = dispatcherFor(api);
+    const first = new RequestPresence(dispatcher, { maxIdsPerRequest: 100 });
+    const second = new RequestPresence(dispatcher, { maxIdsPerRequest: 100 });
+    await Promise.all([first.load(key(1)), first.load(key(2)), second.load(key(2)), second.load(key(3))]);
+    expect(api.calls).toEqual([[key(1).clientId, key(2).clientId, key(3).clientId]]);
+  });
+
+  it('rejects a bad maxIdsPerRequest with a message naming the option and the value', () => {
+    expect(() => new RequestPresence(new RecordingLookup(), { maxIdsPerRequest: 0 })).toThrow('maxIdsPerRequest must be a positive whole number; got 0');
+  });
+});
