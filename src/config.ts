@@ -29,6 +29,13 @@ export interface LocalInstanceConfig {
   demoDevices: number;
 }
 
+/** An AccessKey pair (with an STS token when temporary). Never logged. */
+export interface AccessKeyCredential {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
 export interface UpstreamConfig {
   /** `onsmqtt.<region>.aliyuncs.com` unless `endpoint` is set. */
   regionId?: string;
@@ -36,6 +43,11 @@ export interface UpstreamConfig {
   endpoint?: string;
   connectTimeoutMs: number;
   readTimeoutMs: number;
+  /**
+   * From ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN when set; otherwise absent and the
+   * `@alicloud/credentials` default chain finds them (OIDC, CLI profile, ECS RAM role, URI).
+   */
+  credential?: AccessKeyCredential;
 }
 
 export interface PresenceConfig {
@@ -103,6 +115,7 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
       endpoint,
       connectTimeoutMs: integer(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 2000, 1, 60000),
       readTimeoutMs: integer(env, 'UPSTREAM_READ_TIMEOUT_MS', 5000, 1, 60000),
+      credential: accessKey(env),
     },
     local,
     redisUrl: text(env, 'REDIS_URL'),
@@ -133,6 +146,17 @@ export function loadLocalInstanceConfig(env: Env = process.env): LocalInstanceCo
     batchLagMs: integer(env, 'LOCAL_BATCH_LAG_MS', 1000, 0, 600000),
     demoDevices: integer(env, 'LOCAL_DEMO_DEVICES', 3, 0, 10000),
   };
+}
+
+function accessKey(env: Env): AccessKeyCredential | undefined {
+  const accessKeyId = text(env, 'ALIBABA_CLOUD_ACCESS_KEY_ID');
+  const accessKeySecret = text(env, 'ALIBABA_CLOUD_ACCESS_KEY_SECRET');
+  if (!accessKeyId && !accessKeySecret) return undefined;
+  if (!accessKeyId || !accessKeySecret) {
+    throw new ConfigError('ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET must be set together');
+  }
+  const securityToken = text(env, 'ALIBABA_CLOUD_SECURITY_TOKEN');
+  return securityToken ? { accessKeyId, accessKeySecret, securityToken } : { accessKeyId, accessKeySecret };
 }
 
 function text(env: Env, name: string): string | undefined {

@@ -41,7 +41,7 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         credential: { accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret },
       });
     } else {
-      await assertCredentialsAvailable();
+      await assertCredentialsAvailable(config.upstream.credential);
       api = createAlibabaSessionApi(config.upstream);
     }
 
