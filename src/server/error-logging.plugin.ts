@@ -14,8 +14,12 @@ export function errorLogging(logger: Logger): ApolloServerPlugin<GraphQLContext>
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors, operationName }) {
+          // One failed upstream call fails all of its IDs with the same error: log it once.
+          const logged = new Set<unknown>();
           for (const error of errors) {
             const original = unwrapResolverError(error);
+            if (logged.has(original)) continue;
+            logged.add(original);
             if (original instanceof PresenceError) {
               if (original.code === PresenceErrorCode.BadUserInput) continue;
               logger.warn({ code: original.code, upstream: original.upstream, operationName }, original.message);
