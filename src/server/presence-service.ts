@@ -13,6 +13,7 @@ import type { PresenceLookup } from '../presence/types';
 import { createHttpApp, type ReadinessCheck } from './http-app';
 import type { Logger } from './logger';
 import type { PresenceMetrics } from './metrics';
+import { operationBatchLimits } from './operation-batches';
 import { requestLimitsPlugin } from './request-limits.plugin';
 import { errorLogging } from './error-logging.plugin';
 
@@ -35,14 +36,23 @@ export interface PresenceService {
 
 // 64 KiB holds any sensible operation plus MAX_IDS_PER_REQUEST Client IDs of 64 characters.
 const MAX_BODY_BYTES = 64 * 1024;
+// Apollo Client's BatchHttpLink sends at most 10 operations per request by default (batchMax); a
+// batch shares one MAX_IDS_PER_REQUEST budget, so more operations would only add parsing work.
+const MAX_OPERATIONS_PER_BATCH = 10;
 
 export async function createPresenceService(options: PresenceServiceOptions): Promise<PresenceService> {
   const { config, lookup, metrics, logger } = options;
   const httpServer = createServer();
+  // Built once per process, shared by every request.
+  const schema = await buildPresenceSchema();
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: await buildPresenceSchema(),
+    schema,
+    // A JSON array of operations is one request: one context, one loader, one ID budget (operation-batches.ts).
+    allowBatchedHttpRequests: true,
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns the lifecycle: SIGTERM drains, then stops the upstream client and Redis too.
+    stopOnTerminationSignals: false,
     logger,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -60,7 +70,15 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       defaultInstanceId: config.defaultInstanceId,
     }),
   });
-  httpServer.on('request', createHttpApp({ graphql, metrics, readiness: options.readiness ?? [], maxBodyBytes: MAX_BODY_BYTES }));
+  const batchLimits = operationBatchLimits(schema, {
+    maxOperationsPerBatch: MAX_OPERATIONS_PER_BATCH,
+    maxIdsPerRequest: config.presence.maxIdsPerRequest,
+    defaultInstanceId: config.defaultInstanceId,
+  });
+  httpServer.on(
+    'request',
+    createHttpApp({ graphql: [batchLimits, graphql], metrics, readiness: options.readiness ?? [], maxBodyBytes: MAX_BODY_BYTES }),
+  );
 
   return {
     httpServer,
