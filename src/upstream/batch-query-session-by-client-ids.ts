@@ -1,8 +1,7 @@
-import { Params } from '@alicloud/openapi-client';
 import OpenApiUtil from '@alicloud/openapi-util';
 import { SessionAction, type BatchSessionAnswer } from '../presence/session-api';
 import { readOnlineStatus, readRequestId } from './answer-fields';
-import type { OnsMqttClient } from './openapi-client';
+import { onsMqttParams, type OnsMqttClient } from './openapi-client';
 import { malformedAnswer, type UpstreamCallContext } from './upstream-errors';
 
 /**
@@ -16,19 +15,7 @@ import { malformedAnswer, type UpstreamCallContext } from './upstream-errors';
  * the upstream says about more (ParameterCheckFailed) is mapped like any other refusal.
  */
 
-// The Params the generated @alicloud/onsmqtt20200420 client passes for this action. `protocol` stays
-// 'HTTPS' as generated: the client's Config.protocol (from the endpoint URL) takes precedence in the SDK.
-const PARAMS = new Params({
-  action: SessionAction.Batch,
-  version: '2020-04-20',
-  protocol: 'HTTPS',
-  pathname: '/',
-  method: 'POST',
-  authType: 'AK',
-  style: 'RPC',
-  reqBodyType: 'formData',
-  bodyType: 'json',
-});
+const PARAMS = onsMqttParams(SessionAction.Batch);
 
 export async function batchQuerySessionByClientIds(
   client: OnsMqttClient,

@@ -1,4 +1,4 @@
-import OpenApiClient, { Config as OpenApiConfig, OpenApiRequest, type Params } from '@alicloud/openapi-client';
+import OpenApiClient, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import Credential, { Config as CredentialConfig, type CredentialModel } from '@alicloud/credentials';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { ConfigError } from '../config';
@@ -146,4 +146,23 @@ class TaggedCredential extends Credential {
     if (!model.accessKeyId || !model.accessKeySecret) throw credentialsUnavailable(this.source);
     return model;
   }
+}
+
+/**
+ * The Params the generated @alicloud/onsmqtt20200420 client passes for an action (product onsmqtt,
+ * version 2020-04-20, RPC style). `protocol` stays 'HTTPS' as generated: the client's
+ * Config.protocol (from the endpoint URL) takes precedence in the SDK, so http endpoints still work.
+ */
+export function onsMqttParams(action: string): Params {
+  return new Params({
+    action,
+    version: '2020-04-20',
+    protocol: 'HTTPS',
+    pathname: '/',
+    method: 'POST',
+    authType: 'AK',
+    style: 'RPC',
+    reqBodyType: 'formData',
+    bodyType: 'json',
+  });
 }

@@ -1,8 +1,7 @@
-import { Params } from '@alicloud/openapi-client';
 import OpenApiUtil from '@alicloud/openapi-util';
 import { SessionAction, type ExactSessionAnswer } from '../presence/session-api';
 import { readOnlineStatus, readRequestId } from './answer-fields';
-import type { OnsMqttClient } from './openapi-client';
+import { onsMqttParams, type OnsMqttClient } from './openapi-client';
 import { malformedAnswer, type UpstreamCallContext } from './upstream-errors';
 
 /**
@@ -12,19 +11,7 @@ import { malformedAnswer, type UpstreamCallContext } from './upstream-errors';
  * Request: `InstanceId`, `ClientId`. Answer: `{"RequestId", "OnlineStatus": true}`.
  */
 
-// The Params the generated @alicloud/onsmqtt20200420 client passes for this action (see the batch
-// module on `protocol`).
-const PARAMS = new Params({
-  action: SessionAction.Exact,
-  version: '2020-04-20',
-  protocol: 'HTTPS',
-  pathname: '/',
-  method: 'POST',
-  authType: 'AK',
-  style: 'RPC',
-  reqBodyType: 'formData',
-  bodyType: 'json',
-});
+const PARAMS = onsMqttParams(SessionAction.Exact);
 
 export async function querySessionByClientId(client: OnsMqttClient, instanceId: string, clientId: string): Promise<ExactSessionAnswer> {
   const query = OpenApiUtil.query({ InstanceId: instanceId, ClientId: clientId });

@@ -1,6 +1,7 @@
-import OpenApiClient, { Config, OpenApiRequest, Params } from '@alicloud/openapi-client';
+import OpenApiClient, { Config, OpenApiRequest } from '@alicloud/openapi-client';
 import OpenApiUtil from '@alicloud/openapi-util';
 import { RuntimeOptions } from '@alicloud/tea-util';
+import { onsMqttParams } from '../../../src/upstream/openapi-client';
 
 /**
  * Calls the emulator the way the official onsmqtt SDK does (upstream-api.md, "Calling it from
@@ -17,18 +18,7 @@ export function sdkClient(endpoint: string, key: SdkKey, signatureAlgorithm?: 'v
 }
 
 export async function callAction(client: OpenApiClient, action: string, query: Record<string, unknown>): Promise<Record<string, any>> {
-  const params = new Params({
-    action,
-    version: '2020-04-20',
-    protocol: 'HTTP',
-    pathname: '/',
-    method: 'POST',
-    authType: 'AK',
-    style: 'RPC',
-    reqBodyType: 'formData',
-    bodyType: 'json',
-  });
-  const response = await client.callApi(params, new OpenApiRequest({ query: OpenApiUtil.query(query) }), new RuntimeOptions({}));
+  const response = await client.callApi(onsMqttParams(action), new OpenApiRequest({ query: OpenApiUtil.query(query) }), new RuntimeOptions({}));
   return response.body as Record<string, any>;
 }
 
