@@ -24,19 +24,62 @@ export function countRequestedDevices(
   variables: Record<string, unknown> | undefined,
   defaultInstanceId: string | undefined,
 ): number {
+  return collectRequestedDevices(schema, document, operationName, variables, defaultInstanceId, new Set()).size;
+}
+
+/**
+ * Adds the devices one operation asks about to `keys` (one entry per instance and Client ID) and
+ * returns it: a batch of operations shares one request's cap, so its operations are counted into
+ * one set.
+ */
+export function collectRequestedDevices(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | undefined,
+  defaultInstanceId: string | undefined,
+  keys: Set<string>,
+): Set<string> {
+  visitRequestedDevices(schema, document, operationName, variables, (clientId, instanceId) => {
+    if (typeof clientId !== 'string') return;
+    const instance = typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? '');
+    keys.add(`${instance}\n${clientId}`);
+  });
+  return keys;
+}
+
+/**
+ * The device entries one operation would return, before it runs: each `device` field, each element
+ * of a `devices` list (variables included) and each `_entities` Device representation, with
+ * duplicates and aliases counted. What MAX_QUERY_COST bounds: distinct IDs are capped separately,
+ * but 5,000 copies of one ID would still be 5,000 answers to build.
+ */
+export function countDeviceEntries(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | undefined,
+): number {
+  let entries = 0;
+  visitRequestedDevices(schema, document, operationName, variables, () => entries++);
+  return entries;
+}
+
+/** Calls `visit` with the arguments of every device the operation asks about, as given. */
+function visitRequestedDevices(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | undefined,
+  add: (clientId: unknown, instanceId: unknown) => void,
+): void {
   const operation = getOperationAST(document, operationName);
   const rootType = operation ? schema.getRootType(operation.operation) : undefined;
-  if (!operation || !rootType) return 0;
+  if (!operation || !rootType) return;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const keys = new Set<string>();
-  const add = (clientId: unknown, instanceId: unknown) => {
-    if (typeof clientId !== 'string') return;
-    const instance = typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? '');
-    keys.add(`${instance}\n${clientId}`);
-  };
   for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
     const definition = rootType.getFields()[field.name.value];
     if (!definition) continue;
@@ -61,7 +104,6 @@ export function countRequestedDevices(
         break;
     }
   }
-  return keys.size;
 }
 
 /** The root fields of a selection set, through fragment spreads and inline fragments. */

@@ -12,7 +12,8 @@ export interface ReadinessCheck {
  * (/healthz process alive, /readyz dependencies reachable, /metrics Prometheus text).
  */
 export function createHttpApp(options: {
-  graphql: RequestHandler;
+  /** The handlers of /graphql, in order, after the JSON body parser. */
+  graphql: readonly RequestHandler[];
   metrics: PresenceMetrics;
   readiness: readonly ReadinessCheck[];
   maxBodyBytes: number;
@@ -44,6 +45,6 @@ export function createHttpApp(options: {
     res.type(contentType).send(body);
   });
 
-  app.use('/graphql', express.json({ limit: options.maxBodyBytes }), options.graphql);
+  app.use('/graphql', express.json({ limit: options.maxBodyBytes }), ...options.graphql);
   return app;
 }

@@ -1,5 +1,5 @@
 import { parse, type GraphQLSchema } from 'graphql';
-import { countRequestedDevices } from '../../../src/graphql/requested-devices';
+import { collectRequestedDevices, countRequestedDevices } from '../../../src/graphql/requested-devices';
 import { buildPresenceSchema } from '../../../src/graphql/schema';
 
 describe('countRequestedDevices', () => {
@@ -53,5 +53,13 @@ describe('countRequestedDevices', () => {
                    query Two { devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { online } }`;
     expect(count(query, undefined, 'One')).toBe(1);
     expect(count(query, undefined, 'Two')).toBe(2);
+  });
+
+  it('collects the operations of a batch into one set, so a device asked by several counts once', () => {
+    const keys = new Set<string>();
+    collectRequestedDevices(schema, parse('{ devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { online } }'), undefined, undefined, 'inst-default', keys);
+    collectRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@2") { online } }'), undefined, undefined, 'inst-default', keys);
+    collectRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@3") { online } }'), undefined, undefined, 'inst-default', keys);
+    expect(keys.size).toBe(3);
   });
 });

@@ -1,0 +1,65 @@
+import { ApolloServerErrorCode } from '@apollo/server/errors';
+import type { RequestHandler, Response } from 'express';
+import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { collectRequestedDevices } from '../graphql/requested-devices';
+import { tooManyDevicesError } from './request-limits.plugin';
+
+export interface OperationBatchLimits {
+  /** Operations one HTTP request (a JSON array body) may carry. */
+  maxOperationsPerBatch: number;
+  /** Distinct Client IDs all operations of the batch together may ask for (MAX_IDS_PER_REQUEST). */
+  maxIdsPerRequest: number;
+  defaultInstanceId?: string;
+}
+
+/**
+ * Operation batching (a JSON array of operations in one POST, as Apollo Client's BatchHttpLink sends)
+ * is allowed, and a batch is ONE request: Apollo builds one context for it, so its operations share
+ * one DataLoader and the MAX_IDS_PER_REQUEST budget. This check runs before Apollo sees the batch:
+ *   - more than `maxOperationsPerBatch` operations → 400, nothing runs;
+ *   - more than `maxIdsPerRequest` distinct devices over all operations → 400, no upstream call.
+ * The per-operation check (request-limits.plugin.ts) cannot do the second: Apollo runs the operations
+ * of a batch concurrently, so one could already be calling upstream when a later one finds the total
+ * over the cap. Operations that do not parse are left to Apollo, which answers them one by one.
+ */
+export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBatchLimits): RequestHandler {
+  return (req, res, next) => {
+    const body: unknown = req.body;
+    if (!Array.isArray(body)) return next();
+    if (body.length > limits.maxOperationsPerBatch) {
+      const message = `This request batches ${body.length} operations; at most ${limits.maxOperationsPerBatch} are allowed per HTTP request`;
+      return refuse(res, new GraphQLError(message, { extensions: { code: ApolloServerErrorCode.BAD_REQUEST } }));
+    }
+    const keys = new Set<string>();
+    for (const operation of body) {
+      const document = parseQuietly(operation?.query);
+      if (!document) continue;
+      // Ill-typed operationName or variables: counted as absent here, and Apollo refuses them anyway.
+      const operationName = typeof operation.operationName === 'string' ? operation.operationName : undefined;
+      const variables = isPlainObject(operation.variables) ? operation.variables : undefined;
+      collectRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys);
+    }
+    if (keys.size > limits.maxIdsPerRequest) {
+      return refuse(res, tooManyDevicesError(keys.size, limits.maxIdsPerRequest, `This batch of ${body.length} operations`));
+    }
+    next();
+  };
+}
+
+/** Answers the whole HTTP request with one GraphQL error, as Apollo does for a request it refuses. */
+function refuse(res: Response, error: GraphQLError): void {
+  res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
+}
+
+function parseQuietly(query: unknown): DocumentNode | undefined {
+  if (typeof query !== 'string') return undefined;
+  try {
+    return parse(query);
+  } catch {
+    return undefined;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
