@@ -1,0 +1,96 @@
+import { systemClock, type Clock } from './clock';
+import { assertNumberOption } from './options';
+
+export interface FairShareOptions {
+  /**
+   * Client ID lookups one caller may make per second, on average. A caller may also spend one
+   * second's worth at once (the bucket holds `lookupsPerSecond` tokens), so a burst of one large
+   * request is fine while a sustained flood is not.
+   */
+  lookupsPerSecond: number;
+  /** Callers remembered before idle ones (whose bucket has refilled) are forgotten. @default 10000 */
+  maxCallers?: number;
+  clock?: Clock;
+}
+
+/** What one request may spend of its caller's share: `granted` of the `count` asked, now. */
+export interface LookupGrant {
+  granted: number;
+  /** When the lookups not granted could be: 0 when all were. */
+  retryAfterMs: number;
+}
+
+/** One caller's share, as a per-request loader sees it (transport-free: it knows no caller names). */
+export interface LookupAllowance {
+  take(count: number): LookupGrant;
+}
+
+interface Bucket {
+  tokens: number;
+  updatedAtMs: number;
+}
+
+/**
+ * Per-caller token buckets of Client ID lookups: one per process, shared by every request. The
+ * account's budget (UPSTREAM_BATCH_QPS calls of 10 IDs) is shared by all callers; without a share
+ * each, one caller polling hard would leave the others waiting on UPSTREAM_THROTTLED.
+ *
+ * In memory and per replica: N replicas behind a balancer let a caller spend up to N shares. That is
+ * a bound on unfairness, not on cost: the account budget (shared through Redis) still caps the bill.
+ */
+export class FairShare {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly ratePerMs: number;
+  private readonly capacity: number;
+  private readonly maxCallers: number;
+  private readonly clock: Clock;
+
+  constructor(options: FairShareOptions) {
+    assertNumberOption('FairShare', 'lookupsPerSecond', options.lookupsPerSecond, { min: 1 });
+    assertNumberOption('FairShare', 'maxCallers', options.maxCallers ?? 10_000, { min: 1, integer: true });
+    this.capacity = options.lookupsPerSecond;
+    this.ratePerMs = options.lookupsPerSecond / 1000;
+    this.maxCallers = options.maxCallers ?? 10_000;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** The allowance of one caller, named by whatever identifies it (API key name, JWT subject, address). */
+  allowanceFor(caller: string): LookupAllowance {
+    return { take: (count) => this.take(caller, count) };
+  }
+
+  /** Grants as many of `count` lookups as the caller's bucket holds; never waits. */
+  take(caller: string, count: number): LookupGrant {
+    const now = this.clock();
+    const bucket = this.refilled(caller, now);
+    const granted = Math.min(count, Math.floor(bucket.tokens));
+    bucket.tokens -= granted;
+    const missing = count - granted;
+    // Time until the bucket holds what was refused, so a retry of exactly those lookups can pass.
+    const retryAfterMs = missing > 0 ? Math.ceil((missing - bucket.tokens) / this.ratePerMs) : 0;
+    return { granted, retryAfterMs };
+  }
+
+  private refilled(caller: string, now: number): Bucket {
+    let bucket = this.buckets.get(caller);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxCallers) this.forgetIdle(now);
+      bucket = { tokens: this.capacity, updatedAtMs: now };
+      this.buckets.set(caller, bucket);
+      return bucket;
+    }
+    bucket.tokens = Math.min(this.capacity, bucket.tokens + (now - bucket.updatedAtMs) * this.ratePerMs);
+    bucket.updatedAtMs = now;
+    return bucket;
+  }
+
+  /**
+   * Drops callers whose bucket would be full by now: forgetting them changes nothing (a new bucket
+   * starts full). Anonymous callers are keyed by address, so the map must not grow without bound.
+   */
+  private forgetIdle(now: number): void {
+    for (const [caller, bucket] of this.buckets) {
+      if (bucket.tokens + (now - bucket.updatedAtMs) * this.ratePerMs >= this.capacity) this.buckets.delete(caller);
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import {
+  GraphQLError,
+  Kind,
+  type FragmentDefinitionNode,
+  type SelectionSetNode,
+  type ValidationContext,
+  type ValidationRule,
+} from 'graphql';
+import type { CostLimits } from '../config';
+
+/**
+ * Validation rules that bound what one document may ask of the server, checked before anything
+ * runs (so before any upstream call). Apollo reports their errors as GRAPHQL_VALIDATION_FAILED,
+ * HTTP 400. The token limit is not here: it is Apollo's `parseOptions.maxTokens`, which stops the
+ * parser itself, before a huge document is even turned into an AST.
+ *
+ * Aliases and directives are counted as written in the document (a fragment once, however often it
+ * is spread): identical spreads merge into the same response keys, so writing is what multiplies.
+ */
+export function queryLimitRules(limits: Pick<CostLimits, 'maxDepth' | 'maxAliases' | 'maxDirectives'>): ValidationRule[] {
+  return [maxDepthRule(limits.maxDepth), maxAliasesRule(limits.maxAliases), maxDirectivesRule(limits.maxDirectives)];
+}
+
+function maxAliasesRule(max: number): ValidationRule {
+  return (context) => {
+    let aliases = 0;
+    return {
+      Field(field) {
+        if (field.alias) aliases++;
+      },
+      Document: { leave: () => reportOver(context, aliases, max, 'aliases', 'MAX_QUERY_ALIASES') },
+    };
+  };
+}
+
+function maxDirectivesRule(max: number): ValidationRule {
+  return (context) => {
+    let directives = 0;
+    return {
+      Directive() {
+        directives++;
+      },
+      Document: { leave: () => reportOver(context, directives, max, 'directives', 'MAX_QUERY_DIRECTIVES') },
+    };
+  };
+}
+
+function reportOver(context: ValidationContext, count: number, max: number, what: string, setting: string): void {
+  if (count > max) context.reportError(new GraphQLError(`This document has ${count} ${what}; at most ${max} are allowed (${setting})`));
+}
+
+/**
+ * Field nesting per operation, through fragments. Introspection fields are left out: introspection
+ * has its own switch (INTROSPECTION), GraphiQL's standard query is deeper than any real one, and
+ * the token limit bounds it anyway.
+ */
+function maxDepthRule(maxDepth: number): ValidationRule {
+  return (context) => ({
+    OperationDefinition(operation) {
+      const depth = depthOf(operation.selectionSet, context, new Set(), maxDepth + 1);
+      if (depth > maxDepth) {
+        context.reportError(new GraphQLError(`This operation nests fields ${depth} deep or more; at most ${maxDepth} are allowed (MAX_QUERY_DEPTH)`));
+      }
+    },
+  });
+}
+
+/** The depth of a selection set, counting no further than `stopAt` (and through no fragment cycle). */
+function depthOf(selectionSet: SelectionSetNode, context: ValidationContext, inFragments: Set<string>, stopAt: number): number {
+  if (stopAt <= 0) return 0;
+  let deepest = 0;
+  for (const selection of selectionSet.selections) {
+    let depth = 0;
+    if (selection.kind === Kind.FIELD) {
+      if (selection.name.value.startsWith('__') && selection.name.value !== '__typename') continue;
+      depth = 1 + (selection.selectionSet ? depthOf(selection.selectionSet, context, inFragments, stopAt - 1) : 0);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      depth = depthOf(selection.selectionSet, context, inFragments, stopAt);
+    } else {
+      const name = selection.name.value;
+      const fragment: FragmentDefinitionNode | null | undefined = context.getFragment(name);
+      if (!fragment || inFragments.has(name)) continue; // unknown or cyclic: other rules report it
+      inFragments.add(name);
+      depth = depthOf(fragment.selectionSet, context, inFragments, stopAt);
+      inFragments.delete(name);
+    }
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
+}

@@ -1,0 +1,121 @@
+import { bearer, opsKey, postJson, startApiKeyGraph } from '../../support/secured-graph';
+import type { TestGraph } from '../../support/test-graph';
+
+/**
+ * Every limit refuses before anything runs, so an attack costs no upstream call: each test asserts
+ * the refusal and that the local instance's emulator saw nothing. Authenticated as `ops` (every
+ * device in scope), so nothing but the limit under test stands in the way.
+ */
+describe('cost limits', () => {
+  let graph: TestGraph;
+  const asOps = bearer(opsKey.key);
+  const id = (i: number) => `GID_fleet-eu@@@truck-${i}`;
+
+  beforeAll(async () => {
+    graph = await startApiKeyGraph();
+  });
+  afterAll(async () => {
+    await graph?.stop();
+  });
+  beforeEach(() => graph.local!.emulator.resetCalls());
+
+  it('refuses 101 aliases of device, even all for the same ID (MAX_QUERY_ALIASES)', async () => {
+    const fields = Array.from({ length: 101 }, (_, i) => `a${i}: device(clientId: "${id(1)}") { online }`);
+    const response = await postJson(graph.url, { query: `{ ${fields.join(' ')} }` }, asOps);
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([
+      { message: 'This document has 101 aliases; at most 30 are allowed (MAX_QUERY_ALIASES)', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+    ]);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  const devicesQuery = 'query Q($ids: [ID!]!) { devices(clientIds: $ids) { online } }';
+  // The shortest valid Client IDs, so that thousands of them fit in the 64 KiB body limit.
+  const shortId = (i: number) => `GID_abc@@@${i}`;
+
+  it('refuses 5,000 IDs in a variable: even the shortest Client IDs make a body over 64 KiB (413)', async () => {
+    const ids = Array.from({ length: 5000 }, () => shortId(1));
+    const response = await postJson(graph.url, { query: devicesQuery, variables: { ids } }, asOps);
+
+    expect(response.status).toBe(413);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('refuses 3,500 distinct IDs in a variable within the body limit (MAX_IDS_PER_REQUEST), which graphql-armor would let through', async () => {
+    const ids = Array.from({ length: 3500 }, (_, i) => shortId(i));
+    const response = await postJson(graph.url, { query: devicesQuery, variables: { ids } }, asOps);
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([
+      { message: expect.stringMatching(/asks for 3500 distinct Client IDs; at most 100 are allowed/), extensions: { code: 'BAD_USER_INPUT' } },
+    ]);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('refuses 4,500 copies of one ID in a variable by their cost (MAX_QUERY_COST)', async () => {
+    const ids = Array.from({ length: 4500 }, () => shortId(1));
+    const response = await postJson(graph.url, { query: devicesQuery, variables: { ids } }, asOps);
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([
+      { message: 'This operation would return 4500 devices; at most 500 are allowed (MAX_QUERY_COST)', extensions: { code: 'BAD_USER_INPUT' } },
+    ]);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('refuses a JSON array of 10 operations that together ask for more than MAX_IDS_PER_REQUEST devices', async () => {
+    const batch = Array.from({ length: 10 }, (_, op) => ({
+      query: devicesQuery,
+      variables: { ids: Array.from({ length: 11 }, (_, i) => id(op * 11 + i)) },
+    }));
+    const response = await postJson(graph.url, batch, asOps);
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0]).toMatchObject({ message: expect.stringMatching(/asks for 110 distinct Client IDs; at most 100/), extensions: { code: 'BAD_USER_INPUT' } });
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('refuses a JSON array of 11 operations whatever they ask', async () => {
+    const batch = Array.from({ length: 11 }, () => ({ query: `{ device(clientId: "${id(1)}") { online } }` }));
+    const response = await postJson(graph.url, batch, asOps);
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].message).toMatch(/batches 11 operations; at most 10/);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('answers a JSON array of 10 operations within the bound with one shared set of upstream calls', async () => {
+    const batch = Array.from({ length: 10 }, (_, op) => ({ query: `{ device(clientId: "${id(op % 3)}") { online } }` }));
+    const response = await postJson(graph.url, batch, asOps);
+
+    expect(response.status).toBe(200);
+    expect(response.body).toHaveLength(10);
+    expect(response.body.every((answer: { data?: unknown }) => answer.data !== undefined)).toBe(true);
+    expect(graph.local!.emulator.calls.flatMap((call) => call.clientIds).sort()).toEqual([id(0), id(1), id(2)]);
+  });
+
+  it('stops parsing a document of more than MAX_QUERY_TOKENS tokens', async () => {
+    const response = await postJson(graph.url, { query: `{ device(clientId: "${id(1)}") { ${'online '.repeat(2100)} } }` }, asOps);
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0]).toMatchObject({
+      message: expect.stringMatching(/Document contains more th\w+ 2000 tokens/),
+      extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+    });
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('refuses a body over 64 KiB with 413 and a JSON error, not an HTML page', async () => {
+    const response = await postJson(graph.url, { query: `{ device(clientId: "${id(1)}") { online } }`, padding: 'x'.repeat(70 * 1024) }, asOps);
+
+    expect(response).toEqual({ status: 413, body: { errors: [{ message: 'The request body is too large', extensions: { code: 'BAD_REQUEST' } }] } });
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('answers a body that is not JSON with 400 and no stack trace', async () => {
+    const response = await postJson(graph.url, '{"query": ', asOps);
+
+    expect(response).toEqual({ status: 400, body: { errors: [{ message: 'The request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }] } });
+  });
+});

@@ -1,0 +1,67 @@
+import { makeApiKey } from '../../support/credentials';
+import { errorsByPath, postGraphQL, type GraphQLResponse } from '../../support/graphql-client';
+import { bearer } from '../../support/secured-graph';
+import { startTestGraph, type TestGraph } from '../../support/test-graph';
+
+type Devices = { devices: Array<{ clientId: string; online: boolean | null }> };
+
+/**
+ * One caller cannot starve the others of the account's shared budget: each has its own share of
+ * lookups per second (CALLER_LOOKUPS_PER_SECOND, here 20). Lookups over it fail with RATE_LIMITED
+ * and retryAfterMs at their own paths, and are never sent upstream.
+ */
+describe('fair share between callers', () => {
+  const greedy = makeApiKey('greedy', { instances: ['*'], groups: ['*'] });
+  const polite = makeApiKey('polite', { instances: ['*'], groups: ['*'] });
+  let graph: TestGraph;
+
+  beforeAll(async () => {
+    graph = await startTestGraph({ AUTH_MODE: 'apikey', API_KEYS: JSON.stringify([greedy.entry, polite.entry]), CALLER_LOOKUPS_PER_SECOND: '20' });
+  });
+  afterAll(async () => {
+    await graph?.stop();
+  });
+  beforeEach(() => graph.local!.emulator.resetCalls());
+
+  const ask = (key: string, clientIds: string[]) =>
+    postGraphQL<Devices>(graph.url, 'query Q($ids: [ID!]!) { devices(clientIds: $ids) { clientId online } }', { ids: clientIds }, bearer(key));
+
+  it('keeps answering a polite caller while a greedy one floods, and sends the greedy excess nowhere', async () => {
+    const flood = Array.from({ length: 5 }, (_, request) => Array.from({ length: 50 }, (_, i) => `GID_greedy@@@d-${request}-${i}`));
+    const politeIds = Array.from({ length: 5 }, (_, i) => `GID_polite@@@d-${i}`);
+
+    const [politeAnswer, ...floodAnswers] = await Promise.all([ask(polite.key, politeIds), ...flood.map((ids) => ask(greedy.key, ids))]);
+
+    expect(politeAnswer.errors).toBeUndefined();
+    expect(politeAnswer.data!.devices.map((device) => device.online)).toEqual([false, false, false, false, false]);
+
+    const answered = floodAnswers.flatMap(answeredIds);
+    const limited = floodAnswers.flatMap(rateLimited);
+    expect(answered.length + limited.length).toBe(250);
+    // One second's share at once, plus whatever refilled while the test ran: far from the 250 asked.
+    expect(answered.length).toBeGreaterThanOrEqual(20);
+    expect(answered.length).toBeLessThan(40);
+    expect(limited.every(({ retryAfterMs }) => typeof retryAfterMs === 'number' && retryAfterMs > 0)).toBe(true);
+
+    const sentUpstream = new Set(graph.local!.emulator.calls.flatMap((call) => call.clientIds));
+    expect(sentUpstream).toEqual(new Set([...politeIds, ...answered]));
+
+    // The operator sees who was limited, one line per request, never the Client IDs.
+    const refusals = graph.logs.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'lookups refused for the caller');
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((entry) => entry.caller === 'greedy' && entry.rateLimited > 0)).toBe(true);
+    expect(refusals.reduce((sum, entry) => sum + entry.rateLimited, 0)).toBe(limited.length);
+  });
+});
+
+function answeredIds(response: GraphQLResponse<Devices>): string[] {
+  return response.data!.devices.filter((device) => device.online !== null).map((device) => device.clientId);
+}
+
+function rateLimited(response: GraphQLResponse<Devices>): Array<{ clientId: string; retryAfterMs: unknown }> {
+  const errors = errorsByPath(response.errors);
+  return response.data!.devices.flatMap((device, i) => {
+    const error = errors.get(`devices.${i}.online`);
+    return error?.extensions?.code === 'RATE_LIMITED' ? [{ clientId: device.clientId, retryAfterMs: error.extensions.retryAfterMs }] : [];
+  });
+}

@@ -1,0 +1,68 @@
+import { bearer, opsKey, postJson, startApiKeyGraph } from '../../support/secured-graph';
+import type { TestGraph } from '../../support/test-graph';
+
+/**
+ * NODE_ENV=production: introspection off (INTROSPECTION=true turns it on), no field suggestions
+ * that would leak the schema anyway, no stack traces, and CSRF prevention on GETs. A development
+ * graph is started beside it to show what production hides.
+ */
+describe('production defaults', () => {
+  let production: TestGraph;
+  let development: TestGraph;
+  const asOps = bearer(opsKey.key);
+
+  beforeAll(async () => {
+    [production, development] = await Promise.all([startApiKeyGraph({ NODE_ENV: 'production' }), startApiKeyGraph()]);
+  });
+  afterAll(async () => {
+    await production?.stop();
+    await development?.stop();
+  });
+  beforeEach(() => {
+    production.local!.emulator.resetCalls();
+    development.local!.emulator.resetCalls();
+  });
+
+  it('refuses introspection in production, and allows it in development', async () => {
+    const introspection = { query: '{ __schema { types { name } } }' };
+    const refused = await postJson(production.url, introspection, asOps);
+    const allowed = await postJson(development.url, introspection, asOps);
+
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0]).toMatchObject({ message: expect.stringMatching(/introspection is not allowed/i), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect(allowed.status).toBe(200);
+    expect(production.local!.emulator.calls).toEqual([]);
+  });
+
+  it('gives no field suggestions in production, where development would say "Did you mean"', async () => {
+    const typo = { query: '{ device(clientId: "GID_fleet-eu@@@truck-1") { onlin } }' };
+    const hidden = await postJson(production.url, typo, asOps);
+    const suggested = await postJson(development.url, typo, asOps);
+
+    expect(hidden.status).toBe(400);
+    expect(hidden.body.errors[0].message).toMatch(/Cannot query field "onlin" on type "Device"/);
+    expect(hidden.body.errors[0].message).not.toMatch(/Did you mean/);
+    expect(suggested.body.errors[0].message).toMatch(/Did you mean "online"/);
+    expect(production.local!.emulator.calls).toEqual([]);
+  });
+
+  it('never sends a stack trace', async () => {
+    const invalid = await postJson(production.url, { query: '{ device { online } }' }, asOps);
+
+    expect(invalid.status).toBe(400);
+    expect(JSON.stringify(invalid.body)).not.toMatch(/stacktrace|at .*\.(js|ts):\d+/);
+  });
+
+  it('refuses a GET query without a preflight-forcing header (CSRF prevention), before it runs', async () => {
+    const url = `${production.url}?query=${encodeURIComponent('{ device(clientId: "GID_fleet-eu@@@truck-1") { online } }')}`;
+    const simple = await fetch(url, { headers: asOps });
+
+    expect(simple.status).toBe(400);
+    expect(await simple.text()).toMatch(/CSRF/);
+    expect(production.local!.emulator.calls).toEqual([]);
+
+    const preflighted = await fetch(url, { headers: { ...asOps, 'apollo-require-preflight': 'true' } });
+    expect(preflighted.status).toBe(200);
+    expect(await preflighted.json()).toEqual({ data: { device: { online: false } } });
+  });
+});

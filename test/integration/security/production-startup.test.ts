@@ -1,0 +1,32 @@
+import { postGraphQL } from '../../support/graphql-client';
+import { readyUrl, startMain } from '../../support/main-process';
+
+/**
+ * Presence is fleet intelligence and every lookup is billed: in production the service refuses to
+ * start without caller authentication unless ALLOW_ANONYMOUS=true says anonymous callers are meant.
+ */
+describe('starting in production', () => {
+  it('refuses to start without AUTH_MODE, with a message saying what to set, and exit code 2', async () => {
+    const main = startMain({ NODE_ENV: 'production' });
+    expect(await main.exited).toBe(2);
+    expect(main.output()).toContain('NODE_ENV=production needs caller authentication: set AUTH_MODE=apikey');
+    expect(main.output()).toContain('set ALLOW_ANONYMOUS=true');
+  });
+
+  it('starts anonymous when ALLOW_ANONYMOUS=true says so, with introspection off', async () => {
+    const main = startMain({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' });
+    try {
+      const url = await readyUrl(main);
+      expect(await postGraphQL(url, '{ device(clientId: "GID_demo@@@device-1") { online(exact: true) } }')).toEqual({
+        status: 200,
+        data: { device: { online: true } },
+      });
+      const introspection = await postGraphQL(url, '{ __schema { queryType { name } } }');
+      expect(introspection.status).toBe(400);
+      main.child.kill('SIGTERM');
+      expect(await main.exited).toBe(0);
+    } finally {
+      main.child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../../../src/config';
+import { makeApiKey } from '../../support/credentials';
+
+describe('loadConfig: security', () => {
+  const dashboard = makeApiKey('dashboard', { instances: ['mqtt-cn-prod'], groups: ['GID_fleet-*'] });
+  let dir: string;
+  beforeAll(() => (dir = mkdtempSync(join(tmpdir(), 'presence-config-'))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves anonymous callers by default outside production, with introspection and the documented limits', () => {
+    const { security } = loadConfig({});
+    expect(security).toMatchObject({ authMode: 'none', introspection: true, callerLookupsPerSecond: 250 });
+    expect(security.limits).toEqual({ maxTokens: 2000, maxDepth: 8, maxAliases: 30, maxDirectives: 10, maxCost: 500 });
+  });
+
+  it('refuses to start in production without authentication, saying how to fix it', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production', AUTH_MODE: 'none' })).toThrow(
+      /NODE_ENV=production needs caller authentication: set AUTH_MODE=apikey .* or AUTH_MODE=jwt .*; to serve anonymous callers on purpose, set ALLOW_ANONYMOUS=true/,
+    );
+  });
+
+  it('starts anonymous in production only when ALLOW_ANONYMOUS=true says so, with introspection and GraphiQL off', () => {
+    const config = loadConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' });
+    expect(config.security).toMatchObject({ authMode: 'none', introspection: false });
+    expect(config.web.graphiqlEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', INTROSPECTION: 'true' }).security.introspection).toBe(true);
+  });
+
+  it('reads API keys inline or from a file, as digests with scopes', () => {
+    expect(loadConfig({ AUTH_MODE: 'apikey', API_KEYS: JSON.stringify([dashboard.entry]) }).security.apiKeys).toEqual([dashboard.entry]);
+    const file = join(dir, 'keys.json');
+    writeFileSync(file, JSON.stringify([{ ...dashboard.entry, sha256: dashboard.entry.sha256.toUpperCase() }]));
+    expect(loadConfig({ AUTH_MODE: 'apikey', API_KEYS_FILE: file }).security.apiKeys).toEqual([dashboard.entry]);
+  });
+
+  it('refuses an apikey mode without keys, or with both sources', () => {
+    expect(() => loadConfig({ AUTH_MODE: 'apikey' })).toThrow(/AUTH_MODE=apikey needs API_KEYS or API_KEYS_FILE/);
+    expect(() => loadConfig({ AUTH_MODE: 'apikey', API_KEYS: '[]' })).toThrow(/with at least one key/);
+    expect(() => loadConfig({ AUTH_MODE: 'apikey', API_KEYS: '[]', API_KEYS_FILE: '/x' })).toThrow(/not both/);
+    expect(() => loadConfig({ AUTH_MODE: 'apikey', API_KEYS_FILE: join(dir, 'missing.json') })).toThrow(/API_KEYS_FILE: cannot read .*ENOENT/);
+  });
+
+  it('refuses a key configured in clear text without ever repeating it', () => {
+    const refusal = (env: Record<string, string>): string => {
+      try {
+        loadConfig({ AUTH_MODE: 'apikey', ...env });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('loadConfig accepted it');
+    };
+    const pasted = refusal({ API_KEYS: JSON.stringify([{ ...dashboard.entry, sha256: dashboard.key }]) });
+    expect(pasted).toMatch(/API_KEYS\[0\]\.sha256 must be the 64 hex characters .* never the key itself/);
+    expect(pasted).not.toContain(dashboard.key);
+    const notJson = refusal({ API_KEYS: dashboard.key });
+    expect(notJson).toBe('API_KEYS is not valid JSON');
+  });
+
+  it('refuses bad scope patterns and duplicate keys', () => {
+    const withGroups = (groups: unknown) => JSON.stringify([{ ...dashboard.entry, groups }]);
+    expect(() => loadConfig({ AUTH_MODE: 'apikey', API_KEYS: withGroups(['GID_*x']) })).toThrow(/API_KEYS\[0\]\.groups must be an array of names, prefixes ending in \*/);
+    expect(() => loadConfig({ AUTH_MODE: 'apikey', API_KEYS: withGroups('GID_fleet') })).toThrow(/groups must be an array/);
+    const twice = JSON.stringify([dashboard.entry, { ...dashboard.entry, name: 'copy' }]);
+    expect(() => loadConfig({ AUTH_MODE: 'apikey', API_KEYS: twice })).toThrow('API_KEYS: two keys have the same sha256');
+  });
+
+  it('needs an issuer, an audience and exactly one key set in jwt mode', () => {
+    const jwks = join(dir, 'jwks.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] }));
+    expect(() => loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_FILE: jwks })).toThrow(/AUTH_MODE=jwt needs JWT_ISSUER, JWT_AUDIENCE, and one of JWT_JWKS_URL or JWT_JWKS_FILE/);
+    expect(() => loadConfig({ AUTH_MODE: 'jwt', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' })).toThrow(/one of JWT_JWKS_URL or JWT_JWKS_FILE/);
+    const config = loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_FILE: jwks, JWT_ISSUER: 'i', JWT_AUDIENCE: 'a', JWT_GROUPS_CLAIM: 'mqtt_groups' });
+    expect(config.security.jwt).toMatchObject({ issuer: 'i', audience: 'a', instancesClaim: 'instances', groupsClaim: 'mqtt_groups' });
+    expect(config.security.jwt?.jwks?.keys).toHaveLength(1);
+    const remote = loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_URL: 'https://issuer.example/.well-known/jwks.json', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });
+    expect(remote.security.jwt?.jwksUrl).toBe('https://issuer.example/.well-known/jwks.json');
+  });
+});
