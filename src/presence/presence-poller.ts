@@ -1,0 +1,272 @@
+import type { PresenceConfig, SubscriptionConfig, UpstreamConfig } from '../config';
+import { CallBudget, type BudgetGrant, type BudgetStore } from './budget';
+import { systemClock, type Clock } from './clock';
+import { UpstreamThrottledError, UpstreamUnavailableError, asPresenceError, type PresenceError } from './errors';
+import { assertNumberOption } from './options';
+import { WatcherRegistry, type PresenceListener, type PresenceWatch } from './presence-watch';
+import { MAX_CLIENT_IDS_PER_BATCH_CALL, SessionAction, type SessionApi } from './session-api';
+import { NO_OBSERVER, presenceKeyId, type PresenceKey, type PresenceObserver } from './types';
+
+export interface PresencePollerOptions {
+  api: SessionApi;
+  /**
+   * The account's BatchQuerySessionByClientIds budget, on the same store and action as the
+   * dispatcher's, so polls and queries together stay within UPSTREAM_BATCH_QPS.
+   */
+  accountBudget: CallBudget;
+  /** The poller's own cap: its share of the account budget (SUBSCRIPTION_BUDGET_SHARE). */
+  shareBudget: CallBudget;
+  /** How often every watched key is asked about (SUBSCRIPTION_POLL_INTERVAL_MS). */
+  intervalMs: number;
+  observer?: PresenceObserver;
+  /** A poll call failed: its keys keep their last status and are asked again next interval. */
+  onError?: (error: PresenceError, clientIds: number) => void;
+  now?: Clock;
+}
+
+/** Up to 10 keys of one instance: one BatchQuerySessionByClientIds call. */
+interface Chunk {
+  instanceId: string;
+  keys: PresenceKey[];
+}
+
+/**
+ * Presence changes from an upstream that cannot push them (Alibaba Cloud): ONE poller per process,
+ * shared by every subscription. Every interval it asks about the union of the watched keys, 10 per
+ * BatchQuerySessionByClientIds call, and tells watchers only what changed: a thousand subscribers
+ * of the same ten devices cost one call per interval, as one subscriber does.
+ *
+ * Cost is bounded twice. Each call takes a grant from the poller's share (say 20 of the account's
+ * 100 calls per second) and then from the account budget itself, without waiting for either: when
+ * there is no room, the rest of the round waits for the next interval, so queries, which do wait
+ * for budget, are never starved by polls. When the union needs more calls than the share allows,
+ * successive rounds start where the last one stopped (round robin), so every key is still asked,
+ * just less often than every interval.
+ *
+ * A key's first status is asked for at once (a catch-up call, shared by every watch that arrives
+ * in the same tick) rather than at the next interval, so a new subscriber does not wait for it.
+ * No retries: a failed call is simply made again next interval, and the keys keep their last status.
+ */
+export class PresencePoller implements PresenceWatch {
+  private readonly api: SessionApi;
+  private readonly accountBudget: CallBudget;
+  private readonly shareBudget: CallBudget;
+  private readonly intervalMs: number;
+  private readonly observer: PresenceObserver;
+  private readonly onError: (error: PresenceError, clientIds: number) => void;
+  private readonly now: Clock;
+  private readonly registry = new WatcherRegistry();
+  /** The last status seen of each watched key; absent until its first answer. */
+  private readonly known = new Map<string, { online: boolean; checkedAtMs: number }>();
+  /** Watched keys still without a status, for the next catch-up call. */
+  private readonly unknown = new Map<string, PresenceKey>();
+  private roundTimer: NodeJS.Timeout | undefined;
+  private catchUpTimer: NodeJS.Timeout | undefined;
+  private roundRunning = false;
+  /** Where the next round starts, in chunks (round robin when the share cannot cover the union). */
+  private cursor = 0;
+  private closed = false;
+
+  constructor(options: PresencePollerOptions) {
+    const owner = 'PresencePoller';
+    if (typeof options.api?.batchQuerySessions !== 'function') throw new TypeError(`${owner}: api must implement SessionApi`);
+    if (!options.accountBudget || !options.shareBudget) throw new TypeError(`${owner}: accountBudget and shareBudget are required`);
+    assertNumberOption(owner, 'intervalMs', options.intervalMs, { min: 1 });
+    this.api = options.api;
+    this.accountBudget = options.accountBudget;
+    this.shareBudget = options.shareBudget;
+    this.intervalMs = options.intervalMs;
+    this.observer = options.observer ?? NO_OBSERVER;
+    this.onError = options.onError ?? (() => undefined);
+    this.now = options.now ?? systemClock;
+  }
+
+  watch(keys: readonly PresenceKey[], listener: PresenceListener): () => void {
+    if (this.closed) throw new UpstreamUnavailableError('The presence service is shutting down');
+    // Keys this listener has heard about, so it gets exactly one first status per key.
+    const told = new Set<string>();
+    const unwatch = this.registry.add(
+      keys,
+      (change) => {
+        told.add(presenceKeyId(change.key));
+        listener(change);
+      },
+      {
+        onFirst: (key, id) => this.unknown.set(id, key),
+        onLast: (id) => {
+          this.known.delete(id);
+          this.unknown.delete(id);
+        },
+      },
+    );
+    // Keys another watcher already has a status for start this listener at once: in a microtask, so
+    // the caller has its unwatch function first, and reading the status then, so that a change
+    // delivered meanwhile is never followed by an older first status.
+    let active = true;
+    queueMicrotask(() => {
+      for (const key of keys) {
+        const id = presenceKeyId(key);
+        const seen = this.known.get(id);
+        if (!active || !seen || told.has(id)) continue;
+        told.add(id);
+        listener({ key, online: seen.online, at: new Date(seen.checkedAtMs), initial: true });
+      }
+    });
+    if (this.unknown.size > 0 && !this.catchUpTimer) this.catchUpTimer = setTimeout(() => void this.catchUp(), 0);
+    this.scheduleRound(this.intervalMs);
+    return () => {
+      active = false;
+      unwatch();
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.roundTimer);
+    clearTimeout(this.catchUpTimer);
+    this.registry.clear();
+    this.known.clear();
+    this.unknown.clear();
+  }
+
+  private scheduleRound(delayMs: number): void {
+    if (this.closed || this.roundTimer || this.roundRunning || this.registry.size === 0) return;
+    this.roundTimer = setTimeout(() => void this.round(), delayMs);
+  }
+
+  /** One interval's poll of the whole union; the next round is timed from this one's start. */
+  private async round(): Promise<void> {
+    this.roundTimer = undefined;
+    const startedAtMs = this.now();
+    const chunks = chunked(this.registry.keys());
+    if (chunks.length === 0) return;
+    const start = this.cursor % chunks.length;
+    this.roundRunning = true;
+    try {
+      const sent = await this.poll([...chunks.slice(start), ...chunks.slice(0, start)]);
+      this.cursor = start + sent;
+    } finally {
+      this.roundRunning = false;
+    }
+    this.scheduleRound(Math.max(0, startedAtMs + this.intervalMs - this.now()));
+  }
+
+  private async catchUp(): Promise<void> {
+    this.catchUpTimer = undefined;
+    const keys = [...this.unknown.values()];
+    this.unknown.clear();
+    // Keys the budget leaves out stay without a status until a regular round asks about them.
+    await this.poll(chunked(keys));
+  }
+
+  /** Sends the chunks the budgets admit now, in order; resolves with how many were sent. */
+  private async poll(chunks: Chunk[]): Promise<number> {
+    const admitted: Array<{ chunk: Chunk; grants: BudgetGrant[] }> = [];
+    for (const chunk of chunks) {
+      const grants = this.closed ? undefined : await this.admit();
+      if (!grants) break;
+      admitted.push({ chunk, grants });
+    }
+    await Promise.all(
+      admitted.map(async ({ chunk, grants }) => {
+        try {
+          await this.ask(chunk);
+        } finally {
+          // The call has ended: from now on it counts one window, like every call (budget.ts).
+          for (const grant of grants) void grant.settle();
+        }
+      }),
+    );
+    return admitted.length;
+  }
+
+  /** A grant from the share, then from the account, both without waiting (a deadline of now). */
+  private async admit(): Promise<BudgetGrant[] | undefined> {
+    let share: BudgetGrant | undefined;
+    try {
+      share = await this.shareBudget.acquire(this.now());
+      return [share, await this.accountBudget.acquire(this.now())];
+    } catch (error) {
+      void share?.settle(); // no call went
+      if (!(error instanceof UpstreamThrottledError)) this.onError(asPresenceError(error), 0);
+      return undefined;
+    }
+  }
+
+  private async ask(chunk: Chunk): Promise<void> {
+    const clientIds = chunk.keys.map((key) => key.clientId);
+    try {
+      this.observer.batchSize(clientIds.length);
+      const answer = await this.api.batchQuerySessions(chunk.instanceId, clientIds);
+      this.observer.upstreamCall(SessionAction.Batch, 'ok');
+      const checkedAtMs = this.now();
+      for (const key of chunk.keys) {
+        // Matched by ClientId (the order of OnlineStatusList is not documented); an ID left out of
+        // the answer keeps its last status rather than being taken for offline.
+        const online = answer.statuses.get(key.clientId);
+        if (online !== undefined) this.record(key, online, checkedAtMs);
+      }
+    } catch (thrown) {
+      const error = asPresenceError(thrown);
+      this.observer.upstreamCall(SessionAction.Batch, error.upstream?.code ?? 'network');
+      if (!this.closed) this.onError(error, clientIds.length);
+    }
+  }
+
+  /** Tells watchers a key's first status, or a change of it; an unchanged status is not news. */
+  private record(key: PresenceKey, online: boolean, checkedAtMs: number): void {
+    const id = presenceKeyId(key);
+    if (this.closed || !this.registry.isWatched(id)) return;
+    const previous = this.known.get(id);
+    this.known.set(id, { online, checkedAtMs });
+    this.unknown.delete(id);
+    if (previous?.online === online) return;
+    this.registry.notify({ key, online, at: new Date(checkedAtMs), initial: previous === undefined });
+  }
+}
+
+/** Keys grouped by instance (one call names one InstanceId), then cut into 10-ID calls. */
+function chunked(keys: readonly PresenceKey[]): Chunk[] {
+  const byInstance = new Map<string, PresenceKey[]>();
+  for (const key of keys) {
+    const list = byInstance.get(key.instanceId) ?? [];
+    list.push(key);
+    byInstance.set(key.instanceId, list);
+  }
+  const chunks: Chunk[] = [];
+  for (const [instanceId, list] of byInstance) {
+    // BatchQuerySessionByClientIds: at most 10 Client IDs per call.
+    for (let i = 0; i < list.length; i += MAX_CLIENT_IDS_PER_BATCH_CALL) {
+      chunks.push({ instanceId, keys: list.slice(i, i + MAX_CLIENT_IDS_PER_BATCH_CALL) });
+    }
+  }
+  return chunks;
+}
+
+/**
+ * The poller from the validated configuration. `budgetStore` must be the store the dispatcher's
+ * budget uses (Redis when shared), so that the account budget counts polls and queries together.
+ */
+export function createPresencePoller(
+  config: { presence: PresenceConfig; subscriptions: SubscriptionConfig; upstream: UpstreamConfig },
+  dependencies: { api: SessionApi; budgetStore: BudgetStore; observer?: PresenceObserver; onError?: PresencePollerOptions['onError'] },
+): PresencePoller {
+  const { batchQps } = config.presence;
+  // The longest a call may last, as the dispatcher's budget has it (presence-core.ts): a grant
+  // counts that long unless its call ends sooner.
+  const maxCallMs = config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs;
+  return new PresencePoller({
+    api: dependencies.api,
+    accountBudget: new CallBudget({ store: dependencies.budgetStore, action: SessionAction.Batch, limitPerSecond: batchQps, maxCallMs }),
+    shareBudget: new CallBudget({
+      store: dependencies.budgetStore,
+      action: `${SessionAction.Batch}:subscriptions`,
+      // At least one call per second, or a small account with a small share could never poll.
+      limitPerSecond: Math.max(1, Math.floor(batchQps * config.subscriptions.budgetShare)),
+      maxCallMs,
+    }),
+    intervalMs: config.subscriptions.pollIntervalMs,
+    observer: dependencies.observer,
+    onError: dependencies.onError,
+  });
+}

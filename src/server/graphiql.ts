@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import express, { type Request, type Router } from 'express';
+
+/**
+ * GraphiQL, self-hosted: a browser asking for GET /graphql (Accept: text/html) gets the page, and
+ * the page's script and styles come from /graphiql/ on this same service. They are built from the
+ * `graphiql` npm package at build time (scripts/build-graphiql.mjs, run by `npm run build`), so the
+ * page works where no CDN is reachable, and its Content-Security-Policy lets it reach nothing else.
+ * This replaces Apollo's landing pages, which load from Apollo's CDN.
+ */
+export function graphiqlRoutes(options: { assetsDir: string; graphqlPath: string }): Router {
+  const { assetsDir, graphqlPath } = options;
+  const router = express.Router();
+  let page: Promise<string> | undefined;
+
+  router.get(graphqlPath, async (req, res, next) => {
+    if (req.path !== graphqlPath || !prefersHtml(req)) return next();
+    let html: string;
+    try {
+      html = await (page ??= readFile(join(assetsDir, 'index.html'), 'utf8'));
+    } catch {
+      page = undefined; // built later (npm run build): found on the next request
+      res.status(503).type('text/plain').send('GraphiQL is not built on this server: run `npm run build`, then reload.\n');
+      return;
+    }
+    res.set({ ...SECURITY_HEADERS, 'Content-Security-Policy': contentSecurityPolicy(req.headers.host), 'Cache-Control': 'no-cache' });
+    res.type('html').send(html);
+  });
+
+  router.use(
+    '/graphiql',
+    express.static(assetsDir, {
+      index: false,
+      // Revalidated (ETag) rather than cached for long: the file names carry no content hash.
+      setHeaders: (res) => res.set({ ...SECURITY_HEADERS, 'Cache-Control': 'no-cache' }),
+    }),
+    (_req, res) => void res.status(404).type('text/plain').send('Not found\n'),
+  );
+  return router;
+}
+
+/** Where `npm run build` writes the bundle: dist/graphiql under the package root, from src/ or dist/src/. */
+export function defaultGraphiqlAssetsDir(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'dist', 'graphiql');
+}
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+
+/** Like Apollo's landing-page rule: a GET whose Accept prefers HTML over JSON (a browser's address bar). */
+function prefersHtml(req: Request): boolean {
+  return req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html';
+}
+
+/**
+ * Everything from this service, nothing from anywhere else. GraphiQL's fonts are inlined as data:
+ * URLs in its CSS. WebSockets to this host are named explicitly: older browsers do not count ws:
+ * and wss: as 'self'.
+ */
+function contentSecurityPolicy(host: string | undefined): string {
+  const sockets = host && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    `connect-src 'self'${sockets}`,
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}

@@ -1,0 +1,176 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+  type ParseOptions,
+  type ValidationRule,
+} from 'graphql';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { GraphQLContext } from '../graphql/context';
+import { formatGraphQLError } from '../graphql/errors';
+import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials } from './auth/authenticator';
+import type { Caller } from './auth/caller';
+import { webSocketOriginAllowed } from './cors';
+import type { Logger } from './logger';
+import { subscribeWithContextPerEvent } from './per-event-subscribe';
+import { assertWithinRequestLimits, type RequestLimits } from './request-limits.plugin';
+
+export interface GraphQLWebSocketOptions {
+  httpServer: Server;
+  schema: GraphQLSchema;
+  /** The path upgrades are accepted on, `/graphql`: the same URL as queries. */
+  path: string;
+  /** CORS_ORIGINS: besides this service's own pages, the origins whose pages may connect. */
+  allowedOrigins: readonly string[];
+  /** Largest message accepted, like the HTTP body limit. */
+  maxPayloadBytes: number;
+  /** The same authenticator as HTTP: credentials come from the connection params instead of headers. */
+  authenticator: Authenticator;
+  /**
+   * A fresh context for one caller: called once per operation, and again for every subscription
+   * event, so no DataLoader lives longer than one execution.
+   */
+  contextFor(caller: Caller): GraphQLContext;
+  /** The HTTP path's limits, applied to queries over WebSocket too (subscriptions check their own IDs). */
+  requestLimits: RequestLimits;
+  parseOptions?: ParseOptions;
+  validationRules?: readonly ValidationRule[];
+  /** INTROSPECTION: when off, introspection is refused and errors suggest no field names, as over HTTP. */
+  introspection: boolean;
+  logger: Logger;
+  /** In production, graphql-ws hides internal error messages in close reasons. */
+  isProduction: boolean;
+}
+
+export interface GraphQLWebSocket {
+  /** Closes every connection (code 1001, their subscriptions end and stop their watches), then the server. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * GraphQL over WebSocket (the graphql-ws protocol, `graphql-transport-ws`) at /graphql on the service's
+ * own HTTP server: subscriptions, and queries for clients that send everything over one socket.
+ *
+ * Auth happens once per connection, from its connection params (`Authorization: Bearer …` or
+ * `X-API-Key`, as headers would carry them; GraphiQL sends its headers editor's content there): a
+ * refused caller's socket closes with 4403 before any operation. Each operation then runs with the
+ * caller's scope, fair share and the request limits of the HTTP path.
+ */
+export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocket {
+  const { httpServer, schema, logger } = options;
+  const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const rules = [...specifiedRules, ...(options.validationRules ?? []), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const format = (error: GraphQLError) => formatForWebSocket(error, !options.introspection);
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path !== options.path) return refuseUpgrade(socket, 404, 'Not Found');
+    if (!webSocketOriginAllowed(options.allowedOrigins, request.headers)) {
+      logger.info({ origin: request.headers.origin }, 'WebSocket refused: origin is neither this service nor in CORS_ORIGINS');
+      return refuseUpgrade(socket, 403, 'Forbidden');
+    }
+    wsServer.handleUpgrade(request, socket, head, (webSocket) => wsServer.emit('connection', webSocket, request));
+  };
+  httpServer.on('upgrade', onUpgrade);
+
+  const server = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
+    {
+      schema,
+      isProd: options.isProduction,
+      async onConnect(ctx) {
+        try {
+          ctx.extra.caller = await options.authenticator.authenticate(credentialsOf(ctx.connectionParams, ctx.extra.request));
+          return true;
+        } catch (error) {
+          if (!(error instanceof UnauthenticatedError)) throw error;
+          logger.info({ reason: error.reason, remoteAddress: ctx.extra.request.socket.remoteAddress }, `WebSocket caller refused: ${error.message}`);
+          return false;
+        }
+      },
+      onSubscribe(_ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+        let document;
+        try {
+          document = parse(payload.query, options.parseOptions);
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) throw error;
+          return [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) return errors.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('The document must name the operation to run (operationName)')];
+        // Subscriptions check their own IDs when they start; queries are counted as over HTTP.
+        if (operation.operation !== 'subscription') {
+          try {
+            assertWithinRequestLimits(schema, document, payload.operationName, payload.variables, options.requestLimits);
+          } catch (error) {
+            if (error instanceof GraphQLError) return [error];
+            throw error;
+          }
+        }
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+      },
+      context: (ctx) => options.contextFor(callerOf(ctx.extra)),
+      subscribe: subscribeWithContextPerEvent<GraphQLContext>((operationContext) => options.contextFor(operationContext.caller)),
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
+    },
+    wsServer,
+  );
+
+  let disposing: Promise<void> | undefined;
+  return {
+    dispose: () =>
+      (disposing ??= (async () => {
+        httpServer.off('upgrade', onUpgrade);
+        await server.dispose();
+      })()),
+  };
+}
+
+/**
+ * The same error shapes as over HTTP (Apollo's formatError: codes, no internals), less the HTTP
+ * status some refusals carry for Apollo (`extensions.http`), which means nothing on a socket. With
+ * introspection off, "Did you mean …?" goes too, like Apollo's hideSchemaDetailsFromClientErrors.
+ */
+function formatForWebSocket(error: GraphQLError, hideSchemaDetails: boolean): GraphQLFormattedError {
+  const formatted = formatGraphQLError(error.toJSON(), error);
+  const message = hideSchemaDetails ? formatted.message.replace(/ ?Did you mean(.+?)\?$/, '') : formatted.message;
+  const { http: _http, ...extensions } = formatted.extensions ?? {};
+  return { ...formatted, message, ...(formatted.extensions && { extensions }) };
+}
+
+/** A parse or validation error with the code Apollo gives it over HTTP (it has none of its own). */
+function withCode(error: GraphQLError, code: ApolloServerErrorCode): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+}
+
+/** Connection params as headers would carry them; names in any case. */
+function credentialsOf(params: Record<string, unknown> | undefined, request: IncomingMessage): Credentials {
+  const param = (name: string): string | undefined => {
+    const entry = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === name);
+    return typeof entry?.[1] === 'string' && entry[1] !== '' ? entry[1] : undefined;
+  };
+  return { bearer: bearerToken(param('authorization')), apiKey: param('x-api-key'), remoteAddress: request.socket.remoteAddress };
+}
+
+function callerOf(extra: { caller?: Caller }): Caller {
+  // graphql-ws runs operations only after onConnect accepted the connection: fail closed otherwise.
+  if (!extra.caller) throw new Error('no authenticated caller on this WebSocket connection');
+  return extra.caller;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import Redis from 'ioredis';
+import { buildGraphiQL } from '../support/graphiql-bundle';
+import { deleteKeys, describeWithRedis, REDIS_URL, uniqueKeyPrefix } from '../support/redis';
+import { startTestGraph, type TestGraph } from '../support/test-graph';
+
+const APP = 'https://dashboard.example.com';
+const QUERY = '{ device(clientId: "GID_web@@@one") { clientId online } }';
+
+/** A GET the way a browser app sends one: Apollo's CSRF prevention wants a header that forces a preflight. */
+function get(url: string, params: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Response> {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) search.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+  return fetch(`${url}?${search}`, { headers: { 'apollo-require-preflight': 'true', ...headers } });
+}
+
+const persisted = (query: string) => ({ persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } });
+
+describe('web clients', () => {
+  let graph: TestGraph;
+  beforeAll(async () => {
+    await buildGraphiQL();
+    graph = await startTestGraph({ CORS_ORIGINS: APP, PRESENCE_CACHE_TTL_MS: '2000' });
+  });
+  afterAll(async () => {
+    await graph?.stop();
+  });
+
+  describe('CORS allow-list (CORS_ORIGINS)', () => {
+    const preflight = (origin: string) =>
+      fetch(graph.url, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' },
+      });
+
+    it('lets a listed origin send JSON, credentials and the CSRF preflight header', async () => {
+      const response = await preflight(APP);
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBe(APP);
+      expect(response.headers.get('access-control-allow-methods')).toBe('GET, POST');
+      expect(response.headers.get('access-control-allow-headers')).toMatch(/Content-Type.*Authorization.*X-API-Key.*Apollo-Require-Preflight/);
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    });
+
+    it('gives any other origin no permission, and runs nothing for its preflight', async () => {
+      const response = await preflight('https://evil.example');
+      expect(response.status).toBe(204);
+      expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    });
+
+    it('marks answers as varying by Origin and names the listed origin on them', async () => {
+      const response = await fetch(graph.url, {
+        method: 'POST',
+        headers: { origin: APP, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: QUERY }),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe(APP);
+      expect(response.headers.get('vary')).toMatch(/Origin/);
+    });
+  });
+
+  describe('GET queries and caching', () => {
+    it('lets a browser keep a successful GET query for the service\'s cache TTL, privately', async () => {
+      const response = await get(graph.url, { query: QUERY });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ data: { device: { clientId: 'GID_web@@@one', online: false } } });
+      expect(response.headers.get('cache-control')).toBe('private, max-age=2');
+      expect(response.headers.get('vary')).toMatch(/Authorization, X-API-Key/);
+    });
+
+    it('stores nothing of an exact answer, a failed query or a POST', async () => {
+      const exact = await get(graph.url, { query: '{ device(clientId: "GID_web@@@one") { online(exact: true) } }' });
+      expect(exact.headers.get('cache-control')).toBe('no-store');
+      const failed = await get(graph.url, { query: '{ device(clientId: "not-an-id") { online } }' });
+      expect(failed.headers.get('cache-control')).toBe('no-store');
+      const posted = await fetch(graph.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY }) });
+      expect(posted.headers.get('cache-control')).toBe('no-store');
+    });
+
+    it('refuses a GET without a preflight-forcing header (Apollo\'s CSRF prevention)', async () => {
+      const search = new URLSearchParams({ query: QUERY });
+      const response = await fetch(`${graph.url}?${search}`);
+      expect(response.status).toBe(400);
+    });
+  });
+
+  describe('Automatic Persisted Queries', () => {
+    it('asks for the query once, then runs it from its hash alone, by GET', async () => {
+      const query = '{ device(clientId: "GID_web@@@apq") { clientId } }';
+      const unknown = (await (await get(graph.url, { extensions: persisted(query) })).json()) as { errors: Array<{ extensions: { code: string } }> };
+      expect(unknown.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+
+      const registered = await get(graph.url, { query, extensions: persisted(query) });
+      expect(await registered.json()).toEqual({ data: { device: { clientId: 'GID_web@@@apq' } } });
+
+      const byHash = await get(graph.url, { extensions: persisted(query) });
+      expect(await byHash.json()).toEqual({ data: { device: { clientId: 'GID_web@@@apq' } } });
+    });
+  });
+
+  describe('GraphiQL', () => {
+    const page = (url: string) => fetch(url, { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
+
+    it('serves its own GraphiQL to a browser at /graphql, under a policy that allows nothing from other hosts', async () => {
+      const response = await page(graph.url);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      const policy = response.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("default-src 'self'");
+      expect(policy).toContain("script-src 'self'");
+      expect(policy).toMatch(/connect-src 'self' ws:\/\/127\.0\.0\.1:\d+ wss:\/\/127\.0\.0\.1:\d+/);
+      const html = await response.text();
+      expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+      const assets = [...html.matchAll(/(?:src|href)="(graphiql\/[^"]+)"/g)].map((match) => match[1]);
+      expect(assets).toEqual(['graphiql/graphiql.css', 'graphiql/graphiql.js']);
+      for (const asset of assets) {
+        const file = await fetch(new URL(asset, graph.url));
+        expect(file.status).toBe(200);
+        expect(file.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+    });
+
+    it('still answers GraphQL on a GET that does not ask for HTML', async () => {
+      const response = await get(graph.url, { query: QUERY }, { accept: 'application/json' });
+      expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    });
+
+    it('serves no page when GRAPHIQL_ENABLED=false', async () => {
+      const off = await startTestGraph({ GRAPHIQL_ENABLED: 'false' });
+      try {
+        const response = await page(off.url);
+        expect(response.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+        expect((await fetch(new URL('/graphiql/graphiql.js', off.url))).status).toBe(404);
+      } finally {
+        await off.stop();
+      }
+    });
+  });
+});
+
+describeWithRedis('Automatic Persisted Queries shared through Redis', ['redis'], () => {
+  const prefix = uniqueKeyPrefix('apq');
+  let first: TestGraph;
+  let second: TestGraph;
+  beforeAll(async () => {
+    first = await startTestGraph({ REDIS_URL, REDIS_KEY_PREFIX: prefix });
+    second = await startTestGraph({ REDIS_URL, REDIS_KEY_PREFIX: prefix });
+  });
+  afterAll(async () => {
+    await first?.stop();
+    await second?.stop();
+    const redis = new Redis(REDIS_URL);
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it('runs from its hash alone on a replica that never saw the query', async () => {
+    const query = '{ device(clientId: "GID_web@@@shared") { clientId } }';
+    await get(first.url, { query, extensions: persisted(query) });
+    const byHash = await get(second.url, { extensions: persisted(query) });
+    expect(await byHash.json()).toEqual({ data: { device: { clientId: 'GID_web@@@shared' } } });
+  });
+});
