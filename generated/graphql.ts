@@ -57,6 +57,19 @@ export type Presence = {
   stale: Scalars['Boolean']['output'];
 };
 
+/** A device's online status as `presenceChanged` reports it: first the current status, then each change. */
+export type PresenceChange = {
+  __typename?: 'PresenceChange';
+  /** When this status was seen: the broker's connect or disconnect (local instance), or the poll that found it (Alibaba Cloud, within SUBSCRIPTION_POLL_INTERVAL_MS plus the upstream's own lag). */
+  at: Scalars['DateTimeISO']['output'];
+  /** The device. Its own `online` would be a new lookup: read `online` here instead. */
+  device: Device;
+  /** True for the current status sent when the subscription starts; false for a change after it. */
+  initial: Scalars['Boolean']['output'];
+  /** Whether the device has a live MQTT session. */
+  online: Scalars['Boolean']['output'];
+};
+
 /** Where an online status came from. */
 export type PresenceSource =
   | 'BATCH'
@@ -80,6 +93,18 @@ export type QueryDeviceArgs = {
 
 
 export type QueryDevicesArgs = {
+  clientIds: Array<Scalars['ID']['input']>;
+  instanceId?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** The online status of each device, pushed: first its current status (`initial: true`), then every change. Local instance: from the broker's connects and disconnects, at once. Alibaba Cloud: from one shared poller, every SUBSCRIPTION_POLL_INTERVAL_MS. The whole subscription is refused (BAD_USER_INPUT, FORBIDDEN) if any ID is malformed or outside the caller's scope. Over WebSocket (graphql-transport-ws) only. */
+  presenceChanged: PresenceChange;
+};
+
+
+export type SubscriptionPresenceChangedArgs = {
   clientIds: Array<Scalars['ID']['input']>;
   instanceId?: InputMaybe<Scalars['String']['input']>;
 };
@@ -108,7 +133,13 @@ export type FleetDashboardQuery = { gateways: Array<{ clientId: string, deviceId
 
 export type DeviceStatusFragment = { clientId: string, deviceId: string | null, online: boolean | null };
 
+export type PresenceChangedSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PresenceChangedSubscription = { presenceChanged: { online: boolean, at: unknown, initial: boolean, device: { clientId: string, deviceId: string | null } } };
+
 export const DeviceStatusFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"DeviceStatus"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Device"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"deviceId"}},{"kind":"Field","name":{"kind":"Name","value":"online"}}]}}]} as unknown as DocumentNode<DeviceStatusFragment, unknown>;
 export const DeviceOnlineDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DeviceOnline"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"clientId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"exact"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Boolean"}},"defaultValue":{"kind":"BooleanValue","value":false}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"device"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"clientId"}}},{"kind":"Argument","name":{"kind":"Name","value":"instanceId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"online"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"exact"},"value":{"kind":"Variable","name":{"kind":"Name","value":"exact"}}}]}]}}]}}]} as unknown as DocumentNode<DeviceOnlineQuery, DeviceOnlineQueryVariables>;
 export const DevicesOnlineDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"DevicesOnline"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"clientIds"}},"type":{"kind":"NonNullType","type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"devices"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientIds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"clientIds"}}},{"kind":"Argument","name":{"kind":"Name","value":"instanceId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"instanceId"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"groupId"}},{"kind":"Field","name":{"kind":"Name","value":"deviceId"}},{"kind":"Field","name":{"kind":"Name","value":"online"}}]}}]}}]} as unknown as DocumentNode<DevicesOnlineQuery, DevicesOnlineQueryVariables>;
 export const FleetDashboardDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"FleetDashboard"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","alias":{"kind":"Name","value":"gateways"},"name":{"kind":"Name","value":"devices"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientIds"},"value":{"kind":"ListValue","values":[{"kind":"StringValue","value":"GID_demo@@@device-1","block":false},{"kind":"StringValue","value":"GID_demo@@@device-2","block":false}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"DeviceStatus"}}]}},{"kind":"Field","alias":{"kind":"Name","value":"sensor"},"name":{"kind":"Name","value":"device"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientId"},"value":{"kind":"StringValue","value":"GID_demo@@@device-3","block":false}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"DeviceStatus"}},{"kind":"Field","alias":{"kind":"Name","value":"exactlyNow"},"name":{"kind":"Name","value":"online"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"exact"},"value":{"kind":"BooleanValue","value":true}}]}]}},{"kind":"Field","alias":{"kind":"Name","value":"missing"},"name":{"kind":"Name","value":"device"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientId"},"value":{"kind":"StringValue","value":"GID_demo@@@not-connected","block":false}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"DeviceStatus"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"DeviceStatus"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Device"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"deviceId"}},{"kind":"Field","name":{"kind":"Name","value":"online"}}]}}]} as unknown as DocumentNode<FleetDashboardQuery, FleetDashboardQueryVariables>;
+export const PresenceChangedDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"PresenceChanged"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"presenceChanged"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"clientIds"},"value":{"kind":"ListValue","values":[{"kind":"StringValue","value":"GID_demo@@@device-1","block":false},{"kind":"StringValue","value":"GID_demo@@@device-2","block":false},{"kind":"StringValue","value":"GID_demo@@@device-3","block":false}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"device"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"clientId"}},{"kind":"Field","name":{"kind":"Name","value":"deviceId"}}]}},{"kind":"Field","name":{"kind":"Name","value":"online"}},{"kind":"Field","name":{"kind":"Name","value":"at"}},{"kind":"Field","name":{"kind":"Name","value":"initial"}}]}}]}}]} as unknown as DocumentNode<PresenceChangedSubscription, PresenceChangedSubscriptionVariables>;

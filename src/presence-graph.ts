@@ -4,7 +4,11 @@
  * the same wiring users run.
  */
 import type { AppConfig } from './config';
+import { LiveSessionsWatch } from './local/live-sessions-watch';
 import { startLocalInstance, type LocalInstance } from './local/local-instance';
+import { createPresencePoller } from './presence/presence-poller';
+import type { PresenceWatch } from './presence/presence-watch';
+import type { PresenceError } from './presence/errors';
 import type { SessionApi } from './presence/session-api';
 import { createPresenceCore, type PresenceCore } from './server/presence-core';
 import type { Logger } from './server/logger';
@@ -48,7 +52,20 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     const metrics = new PresenceMetrics();
     const core = await createPresenceCore(config, api, metrics, logger);
     cleanups.push(() => core.close());
-    const service = await createPresenceService({ config, lookup: core.lookup, metrics, logger, readiness: core.readiness });
+    // Subscriptions: the local broker pushes changes; Alibaba Cloud is polled by one shared poller.
+    const watch: PresenceWatch = local
+      ? new LiveSessionsWatch(local.sessions, local.instanceId)
+      : createPresencePoller(config, { api, budgetStore: core.budgetStore, observer: metrics, onError: pollFailureLog(logger) });
+    cleanups.push(async () => watch.close());
+    const service = await createPresenceService({
+      config,
+      lookup: core.lookup,
+      metrics,
+      logger,
+      readiness: core.readiness,
+      watch,
+      apqCache: core.apqCache,
+    });
     cleanups.push(() => service.stop());
     const url = await service.listen();
     logger.info(
@@ -65,4 +82,20 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * A failing upstream fails every poll round: one warning a minute says so (with how many calls
+ * failed meanwhile) instead of one per call. Upstream errors carry no secrets.
+ */
+function pollFailureLog(logger: Logger, everyMs = 60_000): (error: PresenceError) => void {
+  let lastAtMs = -Infinity;
+  let failed = 0;
+  return (error) => {
+    failed++;
+    if (Date.now() - lastAtMs < everyMs) return;
+    lastAtMs = Date.now();
+    logger.warn({ code: error.code, upstream: error.upstream, failedCalls: failed }, `subscription poll failed: ${error.message}`);
+    failed = 0;
+  };
 }

@@ -1,9 +1,26 @@
 import type { RequestPresence } from '../presence/presence-loaders';
+import type { PresenceWatch } from '../presence/presence-watch';
+import type { PresenceKey } from '../presence/types';
+import type { Caller } from '../server/auth/caller';
 
 /** Built once per GraphQL request (one HTTP request, or one batch of operations sharing it). */
 export interface GraphQLContext {
+  /** Who is asking, with what scope (authenticated before the request reached GraphQL). */
+  caller: Caller;
   /** The request's own loaders: every presence lookup of the request goes through them. */
   presence: RequestPresence;
   /** The instance used when a query names none (MQTT_INSTANCE_ID; the local instance by default). */
   defaultInstanceId?: string;
+  /** Present on operations over WebSocket (graphql-ws): what `presenceChanged` needs. */
+  subscriptions?: PresenceSubscriptions;
+}
+
+/** What a subscription may watch, and through what: built per WebSocket operation. */
+export interface PresenceSubscriptions {
+  /** Where changes come from; one per process, shared by every subscription. */
+  watch: PresenceWatch;
+  /** Distinct Client IDs one subscription may watch (MAX_IDS_PER_REQUEST). */
+  maxIdsPerSubscription: number;
+  /** The caller's scope: a key outside it refuses the whole subscription with FORBIDDEN. */
+  inScope(key: PresenceKey): boolean;
 }

@@ -1,11 +1,11 @@
 import type { GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { PresenceError, PresenceErrorCode, UpstreamThrottledError } from '../presence/errors';
+import { PresenceError, PresenceErrorCode, RateLimitedError, UpstreamThrottledError } from '../presence/errors';
 
 /**
  * The one place where presence errors become GraphQL errors (Apollo's `formatError`): the typed
  * error's literal code goes to `extensions.code`, upstream details to `extensions.upstream` (the
- * RequestId is what Alibaba support asks for), throttling adds `retryAfterMs`.
+ * RequestId is what Alibaba support asks for), throttling and the caller's fair share add `retryAfterMs`.
  *
  * Errors the service did not expect are masked: their text could carry internals.
  */
@@ -33,6 +33,10 @@ export function presenceExtensions(error: PresenceError): Record<string, unknown
     case PresenceErrorCode.UpstreamThrottled:
       extensions.retryAfterMs = (error as UpstreamThrottledError).retryAfterMs;
       break;
+    case PresenceErrorCode.RateLimited:
+      extensions.retryAfterMs = (error as RateLimitedError).retryAfterMs;
+      break;
+    case PresenceErrorCode.Forbidden:
     case PresenceErrorCode.BadUserInput:
     case PresenceErrorCode.UpstreamUnavailable:
     case PresenceErrorCode.UpstreamAuthFailed:

@@ -15,7 +15,8 @@ export enum PresenceSource {
 
 registerEnumType(PresenceSource, { name: 'PresenceSource', description: 'Where an online status came from.' });
 
-@ObjectType({ description: 'An online status with its freshness.' })
+// simpleResolvers: plain fields, read without a type-graphql wrapper per field (see device.type.ts).
+@ObjectType({ description: 'An online status with its freshness.', simpleResolvers: true })
 export class Presence {
   @Field(() => Boolean, { description: 'Whether the device had a live MQTT session when checked.' })
   online!: boolean;

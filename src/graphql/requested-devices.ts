@@ -71,7 +71,7 @@ function visitRequestedDevices(
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
-  add: (clientId: unknown, instanceId: unknown) => void,
+  visit: (clientId: unknown, instanceId: unknown) => void,
 ): void {
   const operation = getOperationAST(document, operationName);
   const rootType = operation ? schema.getRootType(operation.operation) : undefined;
@@ -91,15 +91,15 @@ function visitRequestedDevices(
     }
     switch (field.name.value) {
       case 'device':
-        add(args.clientId, args.instanceId);
+        visit(args.clientId, args.instanceId);
         break;
       case 'devices':
-        for (const clientId of asArray(args.clientIds)) add(clientId, args.instanceId);
+        for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId);
         break;
       case '_entities':
         for (const representation of asArray(args.representations)) {
           const ref = representation as Record<string, unknown> | null;
-          if (ref?.__typename === 'Device') add(ref.clientId, ref.instanceId);
+          if (ref?.__typename === 'Device') visit(ref.clientId, ref.instanceId);
         }
         break;
     }

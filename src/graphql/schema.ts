@@ -1,16 +1,18 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
+import { createPubSub } from '@graphql-yoga/subscription';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphQLContext } from './context';
-import { DeviceResolver } from './device.resolver';
+import { DEVICE_FIELD_RESOLVERS, DeviceResolver } from './device.resolver';
+import { PresenceChangedResolver } from './presence-changed.resolver';
 import { Device } from './device.type';
 import { resolveInstanceId } from './instance-id';
 
 // Federation 2: the directives type-graphql emits must be imported from the spec they belong to.
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
 
-const RESOLVERS = [DeviceResolver] as const;
+const RESOLVERS = [DeviceResolver, PresenceChangedResolver] as const;
 
 /** The SDL of this subgraph, directives kept: what `npm run schema` writes and `_service { sdl }` serves. */
 export async function buildPresenceSdl(): Promise<string> {
@@ -31,6 +33,8 @@ export async function buildPresenceSchema(): Promise<GraphQLSchema> {
       ...resolvers,
       Device: {
         ...resolvers.Device,
+        // The per-device fields without type-graphql's per-call wrapper (device.resolver.ts says why).
+        ...DEVICE_FIELD_RESOLVERS,
         // Entities resolve to the same Device objects as Query.devices, so their `online` goes
         // through the request's DataLoader and packs into the same 10-ID calls.
         __resolveReference(reference: { clientId: string; instanceId?: string }, ctx: GraphQLContext): Device {
@@ -43,7 +47,9 @@ export async function buildPresenceSchema(): Promise<GraphQLSchema> {
 
 async function buildTypeGraphQLSchema(): Promise<GraphQLSchema> {
   // skipCheck: the @key directive is defined by the federation spec, not in this schema.
-  return buildSchema({ resolvers: RESOLVERS, skipCheck: true, validate: false });
+  // pubSub: type-graphql refuses to build a schema with a @Subscription without one. Nothing is
+  // published on it: presenceChanged brings its own `subscribe` (a PresenceWatch stream).
+  return buildSchema({ resolvers: RESOLVERS, skipCheck: true, validate: false, pubSub: createPubSub() });
 }
 
 function printPresenceSdl(schema: GraphQLSchema): string {

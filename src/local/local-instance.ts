@@ -47,6 +47,8 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
       accessKeySecret,
       sessions,
       batchLagMs,
+      batchQps: config.batchQps,
+      exactQps: config.exactQps,
     });
     stops.push(() => emulator.close());
     const devices = await startSimulatedDevices({ url: broker.url, count: config.demoDevices });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SessionAction } from '../presence/session-api';
@@ -95,6 +96,9 @@ export async function startOpenApiEmulator(options: OpenApiEmulatorOptions): Pro
   const verifier = new SignatureVerifier(options);
   const calls: EmulatorCall[] = [];
   const closing = new AbortController();
+  // Every answer delayed by `latencyMs` listens on it while it waits: as many as calls in flight, so
+  // Node's warning at 10 listeners would be noise, not a leak.
+  setMaxListeners(0, closing.signal);
 
   const server = createServer((req, res) => void handle(req, res));
   const port = await listen(server, host, options.port ?? 0);

@@ -13,7 +13,13 @@ export interface PresenceCoreDependencies {
   /** Shared by replicas when set (a Redis store); @default a MemoryPresenceCache for this process. */
   cache?: PresenceCacheStore;
   observer?: PresenceObserver;
+  /** Overrides the breaker settings of `config` (e.g. a test clock). */
   circuitBreaker?: CircuitBreakerOptions;
+  /**
+   * The longest one upstream call may last (the client's connect plus read timeouts): until its call
+   * has ended, a grant counts as if the call could still reach the upstream that late (budget.ts).
+   */
+  maxCallMs: number;
 }
 
 /**
@@ -22,16 +28,18 @@ export interface PresenceCoreDependencies {
  */
 export function createPresenceDispatcher(config: PresenceConfig, dependencies: PresenceCoreDependencies): PresenceDispatcher {
   const budgetStore = dependencies.budgetStore ?? new MemoryBudgetStore();
+  const { maxCallMs } = dependencies;
   return new PresenceDispatcher({
     api: dependencies.api,
-    batchBudget: new CallBudget({ store: budgetStore, action: SessionAction.Batch, limitPerSecond: config.batchQps }),
-    exactBudget: new CallBudget({ store: budgetStore, action: SessionAction.Exact, limitPerSecond: config.exactQps }),
+    batchBudget: new CallBudget({ store: budgetStore, action: SessionAction.Batch, limitPerSecond: config.batchQps, maxCallMs }),
+    exactBudget: new CallBudget({ store: budgetStore, action: SessionAction.Exact, limitPerSecond: config.exactQps, maxCallMs }),
     cache: dependencies.cache ?? new MemoryPresenceCache(),
     cacheTtlMs: config.cacheTtlMs,
     staleIfErrorMs: config.staleIfErrorMs,
     budgetWaitMs: config.budgetWaitMs,
     retry: { maxAttempts: config.retryMaxAttempts, baseDelayMs: config.retryBaseDelayMs, totalMs: config.retryTotalMs },
-    circuitBreaker: dependencies.circuitBreaker,
+    circuitBreaker: { failureThreshold: config.breakerFailures, coolDownMs: config.breakerCoolDownMs, ...dependencies.circuitBreaker },
+    partialBatchIntervalMs: config.partialBatchIntervalMs,
     observer: dependencies.observer,
   });
 }

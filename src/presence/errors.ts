@@ -9,6 +9,8 @@ export enum PresenceErrorCode {
   UpstreamUnavailable = 'UPSTREAM_UNAVAILABLE',
   UpstreamAuthFailed = 'UPSTREAM_AUTH_FAILED',
   UpstreamRejected = 'UPSTREAM_REJECTED',
+  Forbidden = 'FORBIDDEN',
+  RateLimited = 'RATE_LIMITED',
 }
 
 /** What the upstream said, kept for operators: the RequestId is what Alibaba support asks for. */
@@ -32,6 +34,27 @@ export abstract class PresenceError extends Error {
 /** A Client ID that breaks the upstream's rules, or a request asking for too much. Never sent upstream. */
 export class InvalidInputError extends PresenceError {
   readonly code = PresenceErrorCode.BadUserInput;
+}
+
+/**
+ * A device outside the caller's scope (its instances and Group IDs). Never sent upstream: no bill, and
+ * no answer whose timing could hint at the device's status.
+ */
+export class ForbiddenError extends PresenceError {
+  readonly code = PresenceErrorCode.Forbidden;
+}
+
+/**
+ * The caller has used its fair share of lookups per second (CALLER_LOOKUPS_PER_SECOND), so that one
+ * caller cannot starve the others of the account's shared budget. Never sent upstream.
+ */
+export class RateLimitedError extends PresenceError {
+  readonly code = PresenceErrorCode.RateLimited;
+  override readonly retryable = true;
+
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message);
+  }
 }
 
 /** SystemOverFlow / Throttling.* from the upstream, or no local budget in time. */

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { CallBudget } from './budget';
+import type { BudgetGrant, CallBudget } from './budget';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { systemClock, type Clock } from './clock';
 import { PresenceErrorCode, UpstreamRejectedError, UpstreamThrottledError, UpstreamUnavailableError, asPresenceError } from './errors';
@@ -35,6 +35,11 @@ export interface PresenceDispatcherOptions {
    * next partial call waits for more IDs (the packing rule below), @default 1000 / batchBudget.limitPerSecond.
    */
   partialBatchIntervalMs?: number;
+  /**
+   * The longest that spacing grows to while partial calls keep following each other (the packing
+   * rule below), @default max(partialBatchIntervalMs, 100): the most a lookup waits for company.
+   */
+  maxPartialBatchIntervalMs?: number;
 }
 
 /** One requested key waiting for its answer, shared by every lookup of that key meanwhile. */
@@ -56,6 +61,8 @@ interface InstanceQueue {
   /** Senders waiting for budget; once granted, each takes up to 10 keys from the head. */
   acquiring: number;
   lastPartialSentAtMs: number;
+  /** The spacing of partial calls now: partialBatchIntervalMs, doubled while they follow each other closely. */
+  partialIntervalMs: number;
   timer: NodeJS.Timeout | undefined;
   pumpScheduled: boolean;
 }
@@ -74,6 +81,13 @@ interface InstanceQueue {
  *     until that interval has passed or it fills to 10. Like Nagle's algorithm: a burst of 100
  *     one-ID requests costs about ⌈100/10⌉ calls plus one per interval instead of 100, while one
  *     request of 25 IDs still costs exactly 3 calls, sent together without delay.
+ *   - While partial calls follow each other within twice the spacing, the spacing doubles, up to
+ *     `maxPartialBatchIntervalMs`; once a partial call comes later than that, it is back to
+ *     `partialBatchIntervalMs`. Why: a burst of concurrent requests does not reach the dispatcher
+ *     at once but one request at a time, at the pace the server parses and runs them (a few ms
+ *     each), so a burst of 100 one-ID requests lasts hundreds of milliseconds, not one interval. A
+ *     fixed 10 ms spacing sends it in 30 to 50 calls; the growing one keeps it near 10 to 20, at
+ *     the price of up to maxPartialBatchIntervalMs of waiting under continuous traffic.
  *   - A sender takes its IDs when the budget grants, not when it starts waiting: while calls wait
  *     for budget, IDs from every pending request fill them up.
  */
@@ -88,6 +102,7 @@ export class PresenceDispatcher implements PresenceLookup {
   private readonly retainMs: number;
   private readonly budgetWaitMs: number;
   private readonly partialBatchIntervalMs: number;
+  private readonly maxPartialBatchIntervalMs: number;
   private readonly retry: RetryPolicy;
   private readonly breaker: CircuitBreaker;
   private readonly observer: PresenceObserver;
@@ -109,6 +124,8 @@ export class PresenceDispatcher implements PresenceLookup {
     assertNumberOption(owner, 'budgetWaitMs', options.budgetWaitMs);
     const partialBatchIntervalMs = options.partialBatchIntervalMs ?? 1000 / options.batchBudget.limitPerSecond;
     assertNumberOption(owner, 'partialBatchIntervalMs', partialBatchIntervalMs);
+    const maxPartialBatchIntervalMs = options.maxPartialBatchIntervalMs ?? Math.max(partialBatchIntervalMs, 100);
+    assertNumberOption(owner, 'maxPartialBatchIntervalMs', maxPartialBatchIntervalMs, { min: partialBatchIntervalMs });
     this.api = options.api;
     this.batchBudget = options.batchBudget;
     this.exactBudget = options.exactBudget;
@@ -118,6 +135,7 @@ export class PresenceDispatcher implements PresenceLookup {
     this.retainMs = Math.max(options.cacheTtlMs, options.staleIfErrorMs);
     this.budgetWaitMs = options.budgetWaitMs;
     this.partialBatchIntervalMs = partialBatchIntervalMs;
+    this.maxPartialBatchIntervalMs = maxPartialBatchIntervalMs;
     this.now = options.now ?? systemClock;
     this.retry = new RetryPolicy({ now: this.now, ...options.retry });
     this.breaker = new CircuitBreaker({ now: this.now, ...options.circuitBreaker });
@@ -131,12 +149,15 @@ export class PresenceDispatcher implements PresenceLookup {
     const ids = keys.map(presenceKeyId);
     const cached = await this.readCache(ids);
     const now = this.now();
-    const answers = keys.map((key, i) => {
+    let waiting = false;
+    const answers = keys.map((key, i): PresenceResult | Promise<PresenceResult> => {
       const entry = cached[i];
       if (entry && now - entry.checkedAtMs < this.cacheTtlMs) return statusOf(entry, 'cache');
+      waiting = true;
       return this.join(key, ids[i], entry, now);
     });
-    return this.reported(await Promise.all(answers));
+    // All answered from the cache, the common case under load: no promise per key to wait for.
+    return this.reported(waiting ? await Promise.all(answers) : (answers as PresenceResult[]));
   }
 
   /**
@@ -205,7 +226,7 @@ export class PresenceDispatcher implements PresenceLookup {
     const waiting = queue.keys.length;
     const fullCalls = Math.floor(waiting / MAX_CLIENT_IDS_PER_BATCH_CALL);
     const partialWaitMs =
-      waiting % MAX_CLIENT_IDS_PER_BATCH_CALL === 0 ? 0 : queue.lastPartialSentAtMs + this.partialBatchIntervalMs - this.now();
+      waiting % MAX_CLIENT_IDS_PER_BATCH_CALL === 0 ? 0 : queue.lastPartialSentAtMs + queue.partialIntervalMs - this.now();
     const wanted = partialWaitMs > 0 ? fullCalls : Math.ceil(waiting / MAX_CLIENT_IDS_PER_BATCH_CALL);
     while (queue.acquiring < wanted) void this.sendNext(queue);
     if (partialWaitMs > 0 && queue.acquiring <= fullCalls && !queue.timer) {
@@ -219,9 +240,10 @@ export class PresenceDispatcher implements PresenceLookup {
   /** One sender: waits for a grant, then takes up to 10 keys from the head of the queue and calls. */
   private async sendNext(queue: InstanceQueue): Promise<void> {
     queue.acquiring++;
+    let grant: BudgetGrant;
     try {
       // The head is the oldest key, so its deadline is the earliest one in the queue.
-      await this.admit(this.batchBudget, queue.keys[0].enqueuedAtMs + this.budgetWaitMs);
+      grant = await this.admit(this.batchBudget, queue.keys[0].enqueuedAtMs + this.budgetWaitMs);
     } catch (error) {
       queue.acquiring--;
       this.failUnsendable(queue, error);
@@ -231,10 +253,18 @@ export class PresenceDispatcher implements PresenceLookup {
     queue.acquiring--;
     const chunk = queue.keys.splice(0, MAX_CLIENT_IDS_PER_BATCH_CALL);
     // Another sender (or a failure) emptied the queue during the wait: the grant goes unused.
-    if (chunk.length === 0) return;
-    if (chunk.length < MAX_CLIENT_IDS_PER_BATCH_CALL) queue.lastPartialSentAtMs = this.now();
+    if (chunk.length === 0) return void grant.settle();
+    if (chunk.length < MAX_CLIENT_IDS_PER_BATCH_CALL) this.partialSent(queue);
     if (queue.keys.length > 0) this.pump(queue);
-    await this.sendBatch(queue.instanceId, chunk, true);
+    await this.sendBatch(queue.instanceId, chunk, grant);
+  }
+
+  /** Times the next partial call by the packing rule (class comment): spacing doubled while they follow closely. */
+  private partialSent(queue: InstanceQueue): void {
+    const now = this.now();
+    const close = now - queue.lastPartialSentAtMs < 2 * queue.partialIntervalMs;
+    queue.partialIntervalMs = close ? Math.min(2 * queue.partialIntervalMs, this.maxPartialBatchIntervalMs) : this.partialBatchIntervalMs;
+    queue.lastPartialSentAtMs = now;
   }
 
   /**
@@ -252,12 +282,15 @@ export class PresenceDispatcher implements PresenceLookup {
     this.fail(queue.keys.splice(0, doomed), error);
   }
 
-  /** One batch call with retries; answers its keys, or fails them (stale where allowed), or splits it. */
-  private async sendBatch(instanceId: string, chunk: PendingKey[], budgetHeld: boolean): Promise<void> {
+  /**
+   * One batch call with retries (its first attempt on `heldGrant` when the sender holds one); answers
+   * its keys, or fails them (stale where allowed), or splits it.
+   */
+  private async sendBatch(instanceId: string, chunk: PendingKey[], heldGrant?: BudgetGrant): Promise<void> {
     const clientIds = chunk.map((pendingKey) => pendingKey.key.clientId);
     let answer: BatchSessionAnswer;
     try {
-      answer = await this.withRetries(this.batchBudget, budgetHeld, () =>
+      answer = await this.withRetries(this.batchBudget, heldGrant, () =>
         this.call(SessionAction.Batch, () => {
           this.observer.batchSize(clientIds.length);
           return this.api.batchQuerySessions(instanceId, clientIds);
@@ -293,13 +326,13 @@ export class PresenceDispatcher implements PresenceLookup {
    */
   private async split(instanceId: string, chunk: PendingKey[]): Promise<void> {
     const middle = Math.ceil(chunk.length / 2);
-    await Promise.all([this.sendBatch(instanceId, chunk.slice(0, middle), false), this.sendBatch(instanceId, chunk.slice(middle), false)]);
+    await Promise.all([this.sendBatch(instanceId, chunk.slice(0, middle)), this.sendBatch(instanceId, chunk.slice(middle))]);
   }
 
   private async exactOne(key: PresenceKey): Promise<PresenceResult> {
     if (this.closing.signal.aborted) return this.closing.signal.reason as Error;
     try {
-      const answer = await this.withRetries(this.exactBudget, false, () =>
+      const answer = await this.withRetries(this.exactBudget, undefined, () =>
         this.call(SessionAction.Exact, () => this.api.querySession(key.instanceId, key.clientId)),
       );
       const entry = { online: answer.online, checkedAtMs: this.now() };
@@ -313,20 +346,25 @@ export class PresenceDispatcher implements PresenceLookup {
   /**
    * Runs `call` under the retry policy. Every attempt takes budget ("each retry again takes budget"),
    * except a first attempt whose grant the caller already holds. The first attempt may wait
-   * budgetWaitMs for it; a retry only until the retry policy's own deadline.
+   * budgetWaitMs for it; a retry only until the retry policy's own deadline. Each grant is settled
+   * when its attempt ends, so the budget counts the call until the upstream has surely seen it.
    */
-  private withRetries<T>(budget: CallBudget, budgetHeld: boolean, call: () => Promise<T>): Promise<T> {
+  private withRetries<T>(budget: CallBudget, heldGrant: BudgetGrant | undefined, call: () => Promise<T>): Promise<T> {
     const firstDeadlineMs = this.now() + this.budgetWaitMs;
     return this.retry.execute(async ({ attempt, deadlineMs }) => {
-      if (attempt > 0 || !budgetHeld) await this.admit(budget, attempt === 0 ? firstDeadlineMs : deadlineMs);
-      return call();
+      const grant = attempt === 0 && heldGrant ? heldGrant : await this.admit(budget, attempt === 0 ? firstDeadlineMs : deadlineMs);
+      try {
+        return await call();
+      } finally {
+        void grant.settle();
+      }
     }, this.closing.signal);
   }
 
   /** The breaker first: a call it would refuse should cost neither budget nor a wait for it. */
-  private async admit(budget: CallBudget, deadlineMs: number): Promise<void> {
+  private async admit(budget: CallBudget, deadlineMs: number): Promise<BudgetGrant> {
     this.breaker.check();
-    await budget.acquire(deadlineMs, this.closing.signal);
+    return budget.acquire(deadlineMs, this.closing.signal);
   }
 
   /** One upstream HTTP call: through the breaker, reported to the observer by outcome. */
@@ -386,13 +424,21 @@ export class PresenceDispatcher implements PresenceLookup {
     const existing = this.queues.get(instanceId);
     if (existing) return existing;
     // Instance IDs come from callers, so drop the queues of idle instances as new ones appear. A queue
-    // stays while its partial-call spacing applies, or the next lone ID would skip the spacing.
+    // stays while its partial-call spacing could still apply or grow, or the next lone ID would skip it.
     const now = this.now();
     for (const [id, queue] of this.queues) {
       const idle = queue.keys.length === 0 && queue.acquiring === 0 && !queue.timer && !queue.pumpScheduled;
-      if (idle && now - queue.lastPartialSentAtMs >= this.partialBatchIntervalMs) this.queues.delete(id);
+      if (idle && now - queue.lastPartialSentAtMs >= 2 * queue.partialIntervalMs) this.queues.delete(id);
     }
-    const queue: InstanceQueue = { instanceId, keys: [], acquiring: 0, lastPartialSentAtMs: -Infinity, timer: undefined, pumpScheduled: false };
+    const queue: InstanceQueue = {
+      instanceId,
+      keys: [],
+      acquiring: 0,
+      lastPartialSentAtMs: -Infinity,
+      partialIntervalMs: this.partialBatchIntervalMs,
+      timer: undefined,
+      pumpScheduled: false,
+    };
     this.queues.set(instanceId, queue);
     return queue;
   }

@@ -1,11 +1,23 @@
 import DataLoader from 'dataloader';
 import { assertValidInstanceId, parseClientId } from './client-id';
-import { InvalidInputError } from './errors';
+import { ForbiddenError, InvalidInputError, RateLimitedError } from './errors';
+import type { LookupAllowance } from './fair-share';
 import { presenceKeyId, type PresenceKey, type PresenceLookup, type PresenceResult, type PresenceStatus } from './types';
 
 export interface PresenceLoaderOptions {
   /** Distinct Client IDs one request may look up, all fields, aliases and `_entities` together. */
   maxIdsPerRequest: number;
+  /**
+   * Whether the caller may ask about a device (its instances and Group IDs). A key outside it fails
+   * with FORBIDDEN and is never sent upstream. @default every device
+   */
+  scope?: (key: PresenceKey) => boolean;
+  /**
+   * The caller's fair share of lookups per second. Every distinct key the request looks up takes one,
+   * whether the cache or the upstream answers it; a key over the share fails with RATE_LIMITED and is
+   * never sent upstream. @default unlimited
+   */
+  allowance?: LookupAllowance;
 }
 
 /**
@@ -37,9 +49,11 @@ export class RequestPresence {
   }
 
   /**
-   * Validates keys and enforces the per-request ID cap before anything goes upstream. The GraphQL
-   * layer checks the cap on the whole operation first; this is the backstop for IDs it cannot see
-   * statically, so the cap holds however the IDs arrive.
+   * Everything that must hold before a key may go upstream, in order: a well-formed key, inside the
+   * caller's scope, within the per-request ID cap, within the caller's fair share. The GraphQL layer
+   * checks the cap on the whole operation first; this is the backstop for IDs it cannot see
+   * statically, so the cap holds however the IDs arrive. Scope lives here, not in the resolvers, so
+   * every way in (fields, aliases, federation `__resolveReference`) is covered by one check.
    */
   private async guarded(
     keys: readonly PresenceKey[],
@@ -52,6 +66,7 @@ export class RequestPresence {
       try {
         assertValidInstanceId(key.instanceId);
         parseClientId(key.clientId);
+        this.assertInScope(key);
         this.admit(key);
         valid.push(key);
         validAt.push(index);
@@ -59,11 +74,31 @@ export class RequestPresence {
         results[index] = error as Error;
       }
     });
+    this.spendAllowance(valid, validAt, results);
     if (valid.length > 0) {
       const answers = await send(valid);
       answers.forEach((answer, i) => (results[validAt[i]] = answer));
     }
     return results;
+  }
+
+  private assertInScope(key: PresenceKey): void {
+    if (this.options.scope && !this.options.scope(key)) {
+      throw new ForbiddenError(`Client ID ${JSON.stringify(key.clientId)} of instance ${JSON.stringify(key.instanceId)} is outside this caller's scope`);
+    }
+  }
+
+  /** Keeps the keys the caller's share grants (in the order asked) and fails the rest in place. */
+  private spendAllowance(valid: PresenceKey[], validAt: number[], results: PresenceResult[]): void {
+    if (!this.options.allowance || valid.length === 0) return;
+    const { granted, retryAfterMs } = this.options.allowance.take(valid.length);
+    if (granted === valid.length) return;
+    const refused = new RateLimitedError(
+      `This caller has used its share of lookups per second (CALLER_LOOKUPS_PER_SECOND); retry after ${retryAfterMs} ms`,
+      retryAfterMs,
+    );
+    for (const index of validAt.splice(granted)) results[index] = refused;
+    valid.splice(granted);
   }
 
   private admit(key: PresenceKey): void {

@@ -1,33 +1,160 @@
 import { MemoryBudgetStore, type BudgetDecision, type BudgetStore } from '../presence/budget';
+import { systemClock, type Clock } from '../presence/clock';
 import type { Logger } from '../server/logger';
 import { SharedOrLocal } from './shared-or-local';
 
+export interface FailoverBudgetStoreOptions {
+  /**
+   * Replicas sharing the account (UPSTREAM_REPLICAS): while Redis is unreachable each grants
+   * `max(1, ⌊limit / replicas⌋)` per window from its own memory, so that all of them cut off together
+   * still stay within the account's limit. A replica cannot count its peers without Redis: it is told.
+   */
+  replicas: number;
+  logger: Logger;
+  /**
+   * How much later than this replica a peer cut off by the same outage may get its own Redis
+   * connection back. While a peer is still cut off it grants its share unseen, so a replica that is
+   * back keeps within its share for one window plus this long. Set from the Redis client's reconnect
+   * pacing (redis-client.ts).
+   */
+  peerRejoinMs: number;
+  now?: Clock;
+}
+
 /**
- * The shared budget, and while Redis is down a per-replica share of it: `limit / replicas` in this
- * replica's memory, so that N replicas cut off from Redis together still stay within the account's
- * limit. A replica that cannot know how many peers it has must be told (UPSTREAM_REPLICAS).
+ * The shared budget, and while Redis is down a per-replica share of it. The shares alone would let
+ * the account exceed its limit at both edges of an outage, so each edge is covered:
+ *
+ *   - Redis fails: the grants counted in Redis are unknown to every replica's memory (its peers' ones
+ *     always were). A replica therefore grants nothing locally ("hold-down") until one window after
+ *     it noticed the outage and after its own calls granted through Redis have ended; its peers do
+ *     the same, so by then the calls counted in Redis have left the window, and from then on N
+ *     replicas grant at most N shares ≤ limit. Lookups wait (within UPSTREAM_BUDGET_WAIT_MS) rather
+ *     than fail.
+ *   - Redis is back: peers still cut off keep granting their shares unseen until their own connection
+ *     returns. So for one window plus `peerRejoinMs` after this replica is back ("joining"), a call
+ *     needs both its share in memory and a grant in Redis: the joining replicas' grants are in Redis
+ *     for everyone to see, and each replica, joining or still cut off, stays within its share.
+ *
+ * While degraded, a call first takes its share and then also tries Redis: that is how the replica
+ * notices Redis is back, and such a grant is counted in Redis as well. A share taken for a call that
+ * Redis then refuses is settled at once: it makes this replica slower for a window, never the
+ * account faster.
  */
 export class FailoverBudgetStore implements BudgetStore {
-  private readonly local = new MemoryBudgetStore();
+  private readonly local: MemoryBudgetStore;
   private readonly failover: SharedOrLocal;
+  private readonly replicas: number;
+  private readonly peerRejoinMs: number;
+  private readonly now: Clock;
+  /**
+   * Calls granted through Redis and not yet settled, each with the latest time it may reach the
+   * upstream: they extend the hold-down after an outage. One never settled stops counting then.
+   */
+  private readonly sharedInFlight = new Set<{ latestArrivalMs: number }>();
+  /** The latest time a Redis-granted call that has ended may have reached the upstream. */
+  private sharedCallsEndedMs = -Infinity;
 
   constructor(
     private readonly shared: BudgetStore,
-    private readonly replicas: number,
-    logger: Logger,
+    options: FailoverBudgetStoreOptions,
   ) {
-    if (!Number.isInteger(replicas) || replicas < 1) throw new TypeError(`replicas must be a positive whole number; got ${replicas}`);
-    this.failover = new SharedOrLocal(logger, `the upstream QPS budget (per-replica share 1/${replicas})`);
+    const { replicas, peerRejoinMs } = options;
+    if (!Number.isInteger(replicas) || replicas < 1) throw new TypeError(`FailoverBudgetStore: replicas must be a whole number ≥ 1; got ${replicas}`);
+    if (!(Number.isFinite(peerRejoinMs) && peerRejoinMs >= 0)) {
+      throw new TypeError(`FailoverBudgetStore: peerRejoinMs must be a finite number ≥ 0; got ${peerRejoinMs}`);
+    }
+    this.replicas = replicas;
+    this.peerRejoinMs = peerRejoinMs;
+    this.now = options.now ?? systemClock;
+    this.local = new MemoryBudgetStore({ now: this.now });
+    this.failover = new SharedOrLocal(options.logger, `the upstream QPS budget (per-replica share 1/${replicas})`, this.now);
   }
 
   get degraded(): boolean {
     return this.failover.degraded;
   }
 
-  tryAcquire(action: string, limit: number, windowMs: number): Promise<BudgetDecision> {
-    return this.failover.run(
-      () => this.shared.tryAcquire(action, limit, windowMs),
-      () => this.local.tryAcquire(action, Math.max(1, Math.floor(limit / this.replicas)), windowMs),
-    );
+  async tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number): Promise<BudgetDecision> {
+    if (!this.failover.degraded && !this.joining(windowMs)) {
+      try {
+        return this.tracked(await this.shared.tryAcquire(action, limit, windowMs, pendingMs), pendingMs);
+      } catch (error) {
+        this.failover.lost(error);
+        return this.holdDown(windowMs) ?? this.withinShare(action, limit, windowMs, pendingMs);
+      }
+    }
+    return this.withinShare(action, limit, windowMs, pendingMs);
+  }
+
+  /** Degraded or joining: this replica's share first, then Redis when it answers (see the class comment). */
+  private async withinShare(action: string, limit: number, windowMs: number, pendingMs: number): Promise<BudgetDecision> {
+    const held = this.holdDown(windowMs);
+    if (held) return held;
+    const share = Math.max(1, Math.floor(limit / this.replicas));
+    const local = await this.local.tryAcquire(action, share, windowMs, pendingMs);
+    if (!local.granted) return local;
+    let decision: BudgetDecision;
+    try {
+      decision = this.tracked(await this.shared.tryAcquire(action, limit, windowMs, pendingMs), pendingMs);
+      this.failover.reached({ perReplicaShareForMs: windowMs + this.peerRejoinMs });
+    } catch (error) {
+      // Still down: the share decides. Just gone down (this call was joining): hold down first.
+      this.failover.lost(error);
+      const heldNow = this.holdDown(windowMs);
+      if (!heldNow) return local;
+      await local.grant.settle();
+      return heldNow;
+    }
+    if (!decision.granted) {
+      await local.grant.settle();
+      return decision;
+    }
+    const both = [local.grant, decision.grant];
+    return { granted: true, grant: { settle: async () => void (await Promise.all(both.map((grant) => grant.settle()))) } };
+  }
+
+  /** Counts a Redis grant as in flight until it is settled, or until pendingMs have passed. */
+  private tracked(decision: BudgetDecision, pendingMs: number): BudgetDecision {
+    if (!decision.granted) return decision;
+    this.forgetArrived();
+    const call = { latestArrivalMs: this.now() + pendingMs };
+    this.sharedInFlight.add(call);
+    const { grant } = decision;
+    const settle = async () => {
+      if (this.sharedInFlight.delete(call)) this.sharedCallsEndedMs = Math.max(this.sharedCallsEndedMs, this.now());
+      await grant.settle();
+    };
+    return { granted: true, grant: { settle } };
+  }
+
+  /** Calls past their latest arrival have surely reached the upstream: they count as ended then. */
+  private forgetArrived(): void {
+    const now = this.now();
+    for (const call of this.sharedInFlight) {
+      if (call.latestArrivalMs > now) continue;
+      this.sharedInFlight.delete(call);
+      this.sharedCallsEndedMs = Math.max(this.sharedCallsEndedMs, call.latestArrivalMs);
+    }
+  }
+
+  /**
+   * Refuses every call after an outage is noticed until one window has passed since then and since
+   * the last of this replica's Redis-granted calls ended (see the class comment).
+   */
+  private holdDown(windowMs: number): BudgetDecision | undefined {
+    const since = this.failover.degradedSinceMs;
+    if (since === undefined) return undefined;
+    this.forgetArrived();
+    const now = this.now();
+    // A call still in flight may reach the upstream at any moment: a full window from now, at least.
+    const callsEndedMs = this.sharedInFlight.size > 0 ? now : this.sharedCallsEndedMs;
+    const waitMs = Math.max(since, callsEndedMs) + windowMs - now;
+    return waitMs > 0 ? { granted: false, retryAfterMs: Math.ceil(waitMs) } : undefined;
+  }
+
+  private joining(windowMs: number): boolean {
+    const rejoinedAtMs = this.failover.rejoinedAtMs;
+    return rejoinedAtMs !== undefined && this.now() - rejoinedAtMs < windowMs + this.peerRejoinMs;
   }
 }

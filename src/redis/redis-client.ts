@@ -1,6 +1,15 @@
 import Redis from 'ioredis';
 import type { Logger } from '../server/logger';
 
+const CONNECT_TIMEOUT_MS = 1000;
+const MAX_RECONNECT_DELAY_MS = 2000;
+
+/**
+ * The longest a replica may stay cut off after Redis is back: its next reconnect attempt starts at
+ * most MAX_RECONNECT_DELAY_MS later and takes at most CONNECT_TIMEOUT_MS (failover-budget-store.ts).
+ */
+export const REDIS_REJOIN_WITHIN_MS = MAX_RECONNECT_DELAY_MS + CONNECT_TIMEOUT_MS;
+
 /**
  * One Redis connection per process, shared by the budget and the cache. Commands fail fast while
  * the connection is down (no offline queue, one retry, short timeouts) so the callers' fallback to
@@ -12,9 +21,12 @@ export function createRedisClient(url: string, logger: Logger): Redis {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 1000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
     commandTimeout: 500,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    retryStrategy: (attempt) => Math.min(attempt * 200, MAX_RECONNECT_DELAY_MS),
+    // disconnect() while reconnecting leaves a timer of this length behind (2 s by default), which
+    // holds a stopping process (and a test run) open that long after Redis went away.
+    disconnectTimeout: 100,
   });
   // Without a listener ioredis prints every failed reconnect; SharedOrLocal logs the outage once.
   redis.on('error', (error) => logger.debug({ err: { message: error.message } }, 'redis connection error'));

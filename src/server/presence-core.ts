@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config';
-import type { BudgetStore } from '../presence/budget';
+import { MemoryBudgetStore, type BudgetStore } from '../presence/budget';
 import { createPresenceDispatcher } from '../presence/dispatcher-from-config';
 import type { PresenceCacheStore } from '../presence/presence-cache';
 import type { SessionApi } from '../presence/session-api';
@@ -7,7 +7,8 @@ import type { PresenceLookup, PresenceObserver } from '../presence/types';
 import { FailoverBudgetStore } from '../redis/failover-budget-store';
 import { FailoverPresenceCache } from '../redis/failover-presence-cache';
 import { RedisBudgetStore } from '../redis/redis-budget-store';
-import { connectRedis, createRedisClient, redisHostForLogs } from '../redis/redis-client';
+import { REDIS_REJOIN_WITHIN_MS, connectRedis, createRedisClient, redisHostForLogs } from '../redis/redis-client';
+import { RedisKeyValueCache } from '../redis/redis-key-value-cache';
 import { RedisPresenceCache } from '../redis/redis-presence-cache';
 import type { ReadinessCheck } from './http-app';
 import type { Logger } from './logger';
@@ -15,6 +16,10 @@ import type { Logger } from './logger';
 /** The process-wide presence core and what it lives on: one per process, shared by every request. */
 export interface PresenceCore {
   lookup: PresenceLookup;
+  /** Where the account's call budget is counted: the subscription poller takes its calls from it too. */
+  budgetStore: BudgetStore;
+  /** Automatic Persisted Queries shared by the replicas (Redis); unset: Apollo's in-memory default. */
+  apqCache?: RedisKeyValueCache;
   readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -32,14 +37,21 @@ export async function createPresenceCore(
 ): Promise<PresenceCore> {
   let budgetStore: BudgetStore | undefined;
   let cache: PresenceCacheStore | undefined;
+  let apqCache: RedisKeyValueCache | undefined;
   const readiness: ReadinessCheck[] = [];
   const closers: Array<() => Promise<void>> = [];
 
   if (config.redisUrl) {
     const redis = createRedisClient(config.redisUrl, logger);
     await connectRedis(redis, logger);
-    budgetStore = new FailoverBudgetStore(new RedisBudgetStore(redis), config.upstreamReplicas, logger);
-    cache = new FailoverPresenceCache(new RedisPresenceCache(redis), logger);
+    const prefix = config.redisKeyPrefix;
+    budgetStore = new FailoverBudgetStore(new RedisBudgetStore(redis, `${prefix}budget:`), {
+      replicas: config.upstreamReplicas,
+      logger,
+      peerRejoinMs: REDIS_REJOIN_WITHIN_MS,
+    });
+    cache = new FailoverPresenceCache(new RedisPresenceCache(redis, `${prefix}presence:`), logger);
+    apqCache = new RedisKeyValueCache(redis, prefix);
     readiness.push({
       name: 'redis',
       async check() {
@@ -50,9 +62,14 @@ export async function createPresenceCore(
     logger.info({ redis: redisHostForLogs(config.redisUrl) }, 'QPS budget and presence cache shared through Redis');
   }
 
-  const dispatcher = createPresenceDispatcher(config.presence, { api, budgetStore, cache, observer });
+  // One store for the dispatcher and the subscription poller, so queries and polls count together.
+  const accountBudgetStore = budgetStore ?? new MemoryBudgetStore();
+  const maxCallMs = config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs;
+  const dispatcher = createPresenceDispatcher(config.presence, { api, budgetStore: accountBudgetStore, cache, observer, maxCallMs });
   return {
     lookup: dispatcher,
+    budgetStore: accountBudgetStore,
+    apqCache,
     readiness,
     async close() {
       dispatcher.close();

@@ -1,21 +1,32 @@
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type PersistedQueryOptions } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config';
 import type { GraphQLContext } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
 import { buildPresenceSchema } from '../graphql/schema';
+import { FairShare } from '../presence/fair-share';
 import { RequestPresence } from '../presence/presence-loaders';
+import type { PresenceWatch } from '../presence/presence-watch';
 import type { PresenceLookup } from '../presence/types';
+import { authenticate, callerOf } from './auth/authenticate.middleware';
+import { createAuthenticator } from './auth/authenticator-from-config';
+import { scopePredicate, type Caller } from './auth/caller';
+import { cors } from './cors';
+import { defaultGraphiqlAssetsDir, graphiqlRoutes } from './graphiql';
+import { attachGraphQLWebSocket } from './graphql-ws';
+import { httpCachePlugin } from './http-cache.plugin';
 import { createHttpApp, type ReadinessCheck } from './http-app';
 import type { Logger } from './logger';
 import type { PresenceMetrics } from './metrics';
 import { operationBatchLimits } from './operation-batches';
-import { requestLimitsPlugin } from './request-limits.plugin';
+import { queryLimitRules } from './query-limits.rules';
+import { requestLimitsPlugin, type RequestLimits } from './request-limits.plugin';
 import { errorLogging } from './error-logging.plugin';
+import { subscriptionsOverHttpPlugin } from './subscriptions-over-http.plugin';
 
 export interface PresenceServiceOptions {
   config: Readonly<AppConfig>;
@@ -24,6 +35,10 @@ export interface PresenceServiceOptions {
   metrics: PresenceMetrics;
   logger: Logger;
   readiness?: readonly ReadinessCheck[];
+  /** Where subscriptions get presence changes (local broker or shared poller); one per process. */
+  watch: PresenceWatch;
+  /** Where Automatic Persisted Queries are kept (Redis when shared); @default Apollo's in-memory LRU. */
+  apqCache?: PersistedQueryOptions['cache'];
 }
 
 export interface PresenceService {
@@ -39,6 +54,9 @@ const MAX_BODY_BYTES = 64 * 1024;
 // Apollo Client's BatchHttpLink sends at most 10 operations per request by default (batchMax); a
 // batch shares one MAX_IDS_PER_REQUEST budget, so more operations would only add parsing work.
 const MAX_OPERATIONS_PER_BATCH = 10;
+// A day: a query registered once serves every client for a day, and Redis never fills with old ones.
+const APQ_TTL_SECONDS = 24 * 60 * 60;
+const GRAPHQL_PATH = '/graphql';
 
 export async function createPresenceService(options: PresenceServiceOptions): Promise<PresenceService> {
   const { config, lookup, metrics, logger } = options;
@@ -51,24 +69,67 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     allowBatchedHttpRequests: true,
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
+    introspection: config.security.introspection,
+    // Field suggestions ("Did you mean …?") would reveal the schema that introspection hides.
+    hideSchemaDetailsFromClientErrors: !config.security.introspection,
+    // Apollo's default, said out loud: a GET or non-JSON POST needs a header that forces a preflight.
+    csrfPrevention: true,
+    parseOptions: { maxTokens: config.security.limits.maxTokens },
+    validationRules: queryLimitRules(config.security.limits),
     // main.ts owns the lifecycle: SIGTERM drains, then stops the upstream client and Redis too.
     stopOnTerminationSignals: false,
     logger,
+    // Automatic Persisted Queries (on in Apollo by default): shared through Redis when set.
+    persistedQueries: options.apqCache ? { cache: options.apqCache, ttl: APQ_TTL_SECONDS } : undefined,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // Apollo's landing pages load from its CDN: GraphiQL is served by this service instead (graphiql.ts).
       ApolloServerPluginLandingPageDisabled(),
+      // Cache-Control is decided by httpCachePlugin alone. Apollo's cache-control plugin is off, not
+      // just its headers: it hooks every field of every request (BENCHMARKS.md, performance pass).
+      ApolloServerPluginCacheControlDisabled(),
+      httpCachePlugin({ cacheTtlMs: config.presence.cacheTtlMs }),
+      subscriptionsOverHttpPlugin(),
       requestLimits(config),
       errorLogging(logger),
     ],
   });
   await apollo.start();
 
-  const graphql = expressMiddleware(apollo, {
-    // One RequestPresence per request: its DataLoaders must never outlive it.
-    context: async () => ({
-      presence: new RequestPresence(lookup, { maxIdsPerRequest: config.presence.maxIdsPerRequest }),
+  // Both per process, shared by every request: who callers are, and how much each has used.
+  const authenticator = createAuthenticator(config.security, logger);
+  const fairShare = config.security.callerLookupsPerSecond > 0 ? new FairShare({ lookupsPerSecond: config.security.callerLookupsPerSecond }) : undefined;
+  // One RequestPresence per request: its DataLoaders must never outlive it. The caller's scope and
+  // fair share are enforced there, so every way a device is asked about goes through them.
+  // Over WebSocket, a context per operation and again per subscription event (graphql-ws.ts).
+  const contextFor = (caller: Caller): GraphQLContext => {
+    const scope = scopePredicate(caller.scope);
+    return {
+      caller,
+      presence: new RequestPresence(lookup, {
+        maxIdsPerRequest: config.presence.maxIdsPerRequest,
+        scope,
+        allowance: fairShare?.allowanceFor(caller.name),
+      }),
       defaultInstanceId: config.defaultInstanceId,
-    }),
+      subscriptions: { watch: options.watch, maxIdsPerSubscription: config.presence.maxIdsPerRequest, inScope: scope },
+    };
+  };
+  const graphql = expressMiddleware(apollo, { context: async ({ res }) => contextFor(callerOf(res)) });
+  const webSocket = attachGraphQLWebSocket({
+    httpServer,
+    schema,
+    path: GRAPHQL_PATH,
+    allowedOrigins: config.web.corsOrigins,
+    maxPayloadBytes: MAX_BODY_BYTES,
+    authenticator,
+    contextFor,
+    requestLimits: requestLimitsOf(config),
+    parseOptions: { maxTokens: config.security.limits.maxTokens },
+    validationRules: queryLimitRules(config.security.limits),
+    introspection: config.security.introspection,
+    logger,
+    isProduction: config.nodeEnv === 'production',
   });
   const batchLimits = operationBatchLimits(schema, {
     maxOperationsPerBatch: MAX_OPERATIONS_PER_BATCH,
@@ -77,7 +138,10 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   });
   httpServer.on(
     'request',
-    createHttpApp({ graphql: [batchLimits, graphql], metrics, readiness: options.readiness ?? [], maxBodyBytes: MAX_BODY_BYTES }),
+    createHttpApp({
+      cors: cors(config.web.corsOrigins),
+      graphiql: config.web.graphiqlEnabled ? graphiqlRoutes({ assetsDir: defaultGraphiqlAssetsDir(), graphqlPath: GRAPHQL_PATH }) : undefined,
+      authenticate: authenticate(authenticator, logger), graphql: [batchLimits, graphql], metrics, readiness: options.readiness ?? [], maxBodyBytes: MAX_BODY_BYTES }),
   );
 
   return {
@@ -95,11 +159,21 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       return `http://${shownHost}:${address.port}/graphql`;
     },
     async stop() {
+      // WebSockets first: upgraded sockets would keep the HTTP server's drain waiting.
+      await webSocket.dispose();
       await apollo.stop();
     },
   };
 }
 
 function requestLimits(config: Readonly<AppConfig>) {
-  return requestLimitsPlugin({ maxIdsPerRequest: config.presence.maxIdsPerRequest, defaultInstanceId: config.defaultInstanceId });
+  return requestLimitsPlugin(requestLimitsOf(config));
+}
+
+function requestLimitsOf(config: Readonly<AppConfig>): RequestLimits {
+  return {
+    maxIdsPerRequest: config.presence.maxIdsPerRequest,
+    maxCost: config.security.limits.maxCost,
+    defaultInstanceId: config.defaultInstanceId,
+  };
 }

@@ -1,25 +1,52 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PresenceErrorCode } from '../presence/errors';
 import type { GraphQLContext } from '../graphql/context';
-import { countRequestedDevices } from '../graphql/requested-devices';
+import { countDeviceEntries, countRequestedDevices } from '../graphql/requested-devices';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,
  * so it costs no upstream call at all (every call is billed, and the account shares 100 per second).
  * A batch of operations is counted as a whole before Apollo sees it (operation-batches.ts).
+ *
+ * Also rejects one that would return more than `maxCost` device entries (MAX_QUERY_COST), duplicates
+ * and aliases counted, list lengths read from the variables: a static cost analysis of the document
+ * alone would let 5,000 IDs in a variable through.
  */
-export function requestLimitsPlugin(options: { maxIdsPerRequest: number; defaultInstanceId?: string }): ApolloServerPlugin<GraphQLContext> {
+export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<GraphQLContext> {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operationName, request }) {
-          const requested = countRequestedDevices(schema, document, operationName, request.variables, options.defaultInstanceId);
-          if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
+          assertWithinRequestLimits(schema, document, operationName, request.variables, options);
         },
       };
     },
   };
+}
+
+export interface RequestLimits {
+  maxIdsPerRequest: number;
+  maxCost: number;
+  defaultInstanceId?: string;
+}
+
+/** The checks above, for any transport (operations over WebSocket too): throws the refusal. */
+export function assertWithinRequestLimits(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  options: RequestLimits,
+): void {
+  const requested = countRequestedDevices(schema, document, operationName, variables ?? undefined, options.defaultInstanceId);
+  if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
+  const entries = countDeviceEntries(schema, document, operationName, variables ?? undefined);
+  if (entries > options.maxCost) {
+    throw new GraphQLError(`This operation would return ${entries} devices; at most ${options.maxCost} are allowed (MAX_QUERY_COST)`, {
+      extensions: { code: PresenceErrorCode.BadUserInput, http: { status: 400 } },
+    });
+  }
 }
 
 /** The refusal of a request over MAX_IDS_PER_REQUEST: the whole request, HTTP 400, no upstream call. */

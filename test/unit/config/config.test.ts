@@ -21,6 +21,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT must be a whole number from 0 to 65535; got "70000"/);
   });
 
+  it('leaves the partial-call spacing to the dispatcher unless UPSTREAM_PARTIAL_BATCH_INTERVAL_MS sets it (0: packing off)', () => {
+    expect(loadConfig({}).presence.partialBatchIntervalMs).toBeUndefined();
+    expect(loadConfig({ UPSTREAM_PARTIAL_BATCH_INTERVAL_MS: '0' }).presence.partialBatchIntervalMs).toBe(0);
+    expect(() => loadConfig({ UPSTREAM_PARTIAL_BATCH_INTERVAL_MS: '-1' })).toThrow(/UPSTREAM_PARTIAL_BATCH_INTERVAL_MS must be a whole number from 0 to 10000; got "-1"/);
+  });
+
   it('rejects an unknown presence source', () => {
     expect(() => loadConfig({ PRESENCE_SOURCE: 'aliyun' })).toThrow(/PRESENCE_SOURCE must be one of local, alibaba; got "aliyun"/);
   });
@@ -40,5 +46,25 @@ describe('loadConfig', () => {
   it('accepts only http and https endpoints', () => {
     expect(() => loadConfig({ ONSMQTT_ENDPOINT: 'ftp://example' })).toThrow(/ONSMQTT_ENDPOINT must use http or https/);
     expect(() => loadConfig({ ONSMQTT_ENDPOINT: 'not a url' })).toThrow(/ONSMQTT_ENDPOINT must be a URL/);
+  });
+
+  it('reads the circuit breaker, the Redis key prefix and the local instance limits, with their documented defaults', () => {
+    const defaults = loadConfig({});
+    expect(defaults.presence).toMatchObject({ breakerFailures: 5, breakerCoolDownMs: 5000 });
+    expect(defaults.redisKeyPrefix).toBe('presence-graph:');
+    expect(defaults.upstreamReplicas).toBe(2);
+    expect(defaults.local).toMatchObject({ batchQps: 100, exactQps: 500 });
+
+    const set = loadConfig({
+      UPSTREAM_BREAKER_FAILURES: '3',
+      UPSTREAM_BREAKER_COOLDOWN_MS: '800',
+      REDIS_KEY_PREFIX: 'fleet-a:',
+      LOCAL_BATCH_QPS: '20',
+      LOCAL_EXACT_QPS: '50',
+    });
+    expect(set.presence).toMatchObject({ breakerFailures: 3, breakerCoolDownMs: 800 });
+    expect(set.redisKeyPrefix).toBe('fleet-a:');
+    expect(set.local).toMatchObject({ batchQps: 20, exactQps: 50 });
+    expect(() => loadConfig({ UPSTREAM_BREAKER_FAILURES: '0' })).toThrow(/UPSTREAM_BREAKER_FAILURES must be a whole number from 1 to 1000; got "0"/);
   });
 });

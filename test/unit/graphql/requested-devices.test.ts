@@ -1,5 +1,5 @@
 import { parse, type GraphQLSchema } from 'graphql';
-import { collectRequestedDevices, countRequestedDevices } from '../../../src/graphql/requested-devices';
+import { collectRequestedDevices, countDeviceEntries, countRequestedDevices } from '../../../src/graphql/requested-devices';
 import { buildPresenceSchema } from '../../../src/graphql/schema';
 
 describe('countRequestedDevices', () => {
@@ -61,5 +61,34 @@ describe('countRequestedDevices', () => {
     collectRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@2") { online } }'), undefined, undefined, 'inst-default', keys);
     collectRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@3") { online } }'), undefined, undefined, 'inst-default', keys);
     expect(keys.size).toBe(3);
+  });
+});
+
+describe('countDeviceEntries', () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildPresenceSchema();
+  });
+
+  const entries = (query: string, variables?: Record<string, unknown>) => countDeviceEntries(schema, parse(query), undefined, variables);
+
+  it('counts every device the answer would hold, duplicates and aliases included', () => {
+    const query = `{
+      a: device(clientId: "GID_x@@@1") { online }
+      b: device(clientId: "GID_x@@@1") { online }
+      c: devices(clientIds: ["GID_x@@@1", "GID_x@@@1", "GID_x@@@2"]) { online }
+    }`;
+    expect(entries(query)).toBe(5);
+  });
+
+  it('reads list lengths from variables: 5,000 copies of one ID are 5,000 entries', () => {
+    const ids = Array.from({ length: 5000 }, () => 'GID_x@@@1');
+    expect(entries('query Q($ids: [ID!]!) { devices(clientIds: $ids) { online } }', { ids })).toBe(5000);
+  });
+
+  it('counts Device representations of a federation _entities call', () => {
+    const representations = Array.from({ length: 3 }, () => ({ __typename: 'Device', clientId: 'GID_x@@@1' }));
+    const query = 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Device { online } } }';
+    expect(entries(query, { r: representations })).toBe(3);
   });
 });

@@ -98,6 +98,30 @@ describe('PresenceDispatcher', () => {
       expect(api.calls.flat().sort()).toEqual(clientIds(100).sort());
     });
 
+    it('doubles the spacing of partial calls while they follow each other closely, up to 100 ms, and is back to 10 ms after a pause', async () => {
+      const api = new FakeSessionApi();
+      const dispatcher = dispatcherFor(api, { batchQps: 100 });
+      // One lookup every 6 ms for 600 ms: a burst of requests as a busy server hands them over.
+      const lookups = [];
+      for (let i = 0; i < 100; i++) {
+        lookups.push(dispatcher.lookup([key(i)]));
+        await jest.advanceTimersByTimeAsync(6);
+      }
+      await jest.runAllTimersAsync();
+      const partialCallTimes = api.callTimes.filter((_, i) => api.calls[i].length < 10);
+      expect(partialCallTimes).toEqual([0, 10, 30, 70, 150, 250, 350, 450, 550, 650]);
+      // A fixed 10 ms spacing would have cost about 60 calls.
+      expect(api.calls.length).toBe(15);
+      expect((await Promise.all(lookups)).flat().every((result) => !(result instanceof Error))).toBe(true);
+
+      jest.advanceTimersByTime(1000);
+      const pausedAt = Date.now();
+      await dispatcher.lookup([key(100)]);
+      await jest.advanceTimersByTimeAsync(5);
+      await Promise.all([dispatcher.lookup([key(101)]), jest.advanceTimersByTimeAsync(10)]);
+      expect(api.callTimes.slice(-2)).toEqual([pausedAt, pausedAt + 10]);
+    });
+
     it('shares one upstream lookup between concurrent lookups of the same ID, queued or in flight', async () => {
       const api = new FakeSessionApi();
       const gate = deferred();
@@ -124,7 +148,7 @@ describe('PresenceDispatcher', () => {
       }
       await jest.runAllTimersAsync();
       expect(api.calls).toEqual([[key(0).clientId], clientIds(10, 1), clientIds(2, 11)]);
-      expect(api.callTimes).toEqual([0, 1025, 2050]);
+      expect(api.callTimes).toEqual([0, 1000, 2000]);
       expect((await Promise.all(lookups)).flat().every((result) => !(result instanceof Error))).toBe(true);
     });
 
@@ -190,12 +214,25 @@ describe('PresenceDispatcher', () => {
       }
     });
 
+    it('counts a call against the budget until one second after its answer came back, since the upstream counts it on arrival', async () => {
+      const api = new FakeSessionApi();
+      // A slow first call (a cold connection): it may reach the upstream as late as 300 ms after its grant.
+      api.answerBatch = async (ids, call) => {
+        if (call === 0) await new Promise((resolve) => setTimeout(resolve, 300));
+        return answerAll(ids);
+      };
+      const lookup = dispatcherFor(api, { batchQps: 1, budgetWaitMs: 5000 }).lookup(keys(20));
+      await jest.runAllTimersAsync();
+      expect((await lookup).every((result) => !(result instanceof Error))).toBe(true);
+      expect(api.callTimes).toEqual([0, 1300]);
+    });
+
     it('waits for budget rather than failing while the wait fits in budgetWaitMs', async () => {
       const api = new FakeSessionApi();
       const lookup = dispatcherFor(api, { batchQps: 2, budgetWaitMs: 3000 }).lookup(keys(50));
       await jest.runAllTimersAsync();
       expect((await lookup).every((result) => !(result instanceof Error))).toBe(true);
-      expect(api.callTimes).toEqual([0, 0, 1025, 1025, 2050]);
+      expect(api.callTimes).toEqual([0, 0, 1000, 1000, 2000]);
     });
 
     it('fails the keys it cannot send within budgetWaitMs with UPSTREAM_THROTTLED and retryAfterMs, without waiting in vain', async () => {
@@ -205,7 +242,7 @@ describe('PresenceDispatcher', () => {
       expect(results.slice(0, 10).every((result) => !(result instanceof Error))).toBe(true);
       for (const result of results.slice(10)) {
         expect(result).toBeInstanceOf(UpstreamThrottledError);
-        expect(result).toMatchObject({ code: PresenceErrorCode.UpstreamThrottled, retryAfterMs: 1025 });
+        expect(result).toMatchObject({ code: PresenceErrorCode.UpstreamThrottled, retryAfterMs: 1000 });
       }
     });
   });
@@ -289,7 +326,7 @@ describe('PresenceDispatcher', () => {
       const lookup = dispatcherFor(api, { exactQps: 2, budgetWaitMs: 5000 }).lookupExact(keys(5));
       await jest.runAllTimersAsync();
       expect((await lookup).every((result) => !(result instanceof Error))).toBe(true);
-      expect(exactTimes).toEqual([0, 0, 1025, 1025, 2050]);
+      expect(exactTimes).toEqual([0, 0, 1000, 1000, 2000]);
     });
   });
 

@@ -1,0 +1,181 @@
+import mqtt from 'mqtt';
+import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
+import { errorsByPath, postGraphQL } from '../support/graphql-client';
+import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
+import { waitFor } from '../support/wait-for';
+
+/**
+ * The service on the local instance when many small requests arrive at once and when the upstream
+ * misbehaves (the emulator's fault knobs): every requested ID gets its right status or a typed error
+ * at its own path, none wrong, none silently null.
+ */
+type DevicesAnswer = { devices: Array<{ clientId: string; online: boolean | null }> };
+const DEVICES_ONLINE = 'query($ids: [ID!]!) { devices(clientIds: $ids) { clientId online } }';
+
+describe('many small requests at once', () => {
+  let graph: TestGraph;
+  let devices: SimulatedDevices;
+
+  beforeAll(async () => {
+    // One test client stands for many callers: no per-caller share here.
+    graph = await startTestGraph({ CALLER_LOOKUPS_PER_SECOND: '0' });
+    devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 20, groupId: 'GID_small', prefix: 'on-' });
+  });
+  afterAll(async () => {
+    await devices?.stop();
+    await graph?.stop();
+  });
+
+  it('answers 100 concurrent one-ID requests rightly with at most 20 batch calls, because the dispatcher packs IDs across requests', async () => {
+    // Distinct IDs, so neither a request's loader nor the dispatcher's de-duplication could help.
+    const ids = Array.from({ length: 100 }, (_, i) => (i % 5 === 0 ? `GID_small@@@on-${i / 5 + 1}` : `GID_small@@@off-${i}`));
+    graph.local!.emulator.resetCalls();
+
+    const responses = await Promise.all(
+      ids.map((clientId) => postGraphQL<{ device: { online: boolean } }>(graph.url, `{ device(clientId: "${clientId}") { online } }`)),
+    );
+
+    responses.forEach((response, i) => {
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.device.online).toBe(devices.clientIds.includes(ids[i]));
+    });
+    const calls = graph.upstreamCalls(SessionAction.Batch);
+    expect(calls.length).toBeLessThanOrEqual(20);
+    expect(calls.flatMap((call) => call.clientIds).sort()).toEqual([...ids].sort());
+  });
+});
+
+describe('an upstream answering 20% SystemOverFlow and 5% InternalError', () => {
+  let graph: TestGraph;
+  let devices: SimulatedDevices;
+  let nextId = 0;
+
+  beforeAll(async () => {
+    graph = await startTestGraph({ CALLER_LOOKUPS_PER_SECOND: '0' });
+    devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 100, groupId: 'GID_faulty', prefix: 'on-' });
+    graph.local!.emulator.setFaults({ systemOverFlowRate: 0.2, internalErrorRate: 0.05 });
+  });
+  afterAll(async () => {
+    await devices?.stop();
+    await graph?.stop();
+  });
+
+  /** 200 IDs never asked before, a third of them connected devices, spread over 20 concurrent requests of 10. */
+  async function round(): Promise<{ answered: number; failed: number }> {
+    const ids = Array.from({ length: 200 }, () => {
+      const n = nextId++;
+      return n % 3 === 0 ? `GID_faulty@@@on-${(n / 3) % 100 + 1}` : `GID_faulty@@@off-${n}`;
+    });
+    const requests = Array.from({ length: 20 }, (_, r) => ids.slice(r * 10, r * 10 + 10));
+    const responses = await Promise.all(requests.map((clientIds) => postGraphQL<DevicesAnswer>(graph.url, DEVICES_ONLINE, { ids: clientIds })));
+    let answered = 0;
+    let failed = 0;
+    responses.forEach((response, r) => {
+      expect(response.status).toBe(200);
+      const errors = errorsByPath(response.errors);
+      requests[r].forEach((clientId, i) => {
+        const device = response.data!.devices[i];
+        const error = errors.get(`devices.${i}.online`);
+        expect(device.clientId).toBe(clientId);
+        if (device.online === null) {
+          // A typed upstream error at this very path, never a silent null.
+          expect(error?.extensions?.code).toMatch(/^UPSTREAM_(THROTTLED|UNAVAILABLE)$/);
+          failed++;
+        } else {
+          expect(error).toBeUndefined();
+          expect({ clientId, online: device.online }).toEqual({ clientId, online: devices.clientIds.includes(clientId) });
+          answered++;
+        }
+      });
+      // No error points anywhere else.
+      for (const path of errors.keys()) expect(path).toMatch(/^devices\.\d+\.online$/);
+    });
+    return { answered, failed };
+  }
+
+  it('gives every requested ID its right status or a typed error at its own path, and retries most faults away', async () => {
+    const codes = () => new Set(graph.upstreamCalls(SessionAction.Batch).map((call) => call.code));
+    let answered = 0;
+    let failed = 0;
+    // Rounds until both faults have been injected at least once (the emulator draws them at random).
+    for (let rounds = 0; rounds < 2 || !(codes().has('SystemOverFlow') && codes().has('InternalError')); rounds++) {
+      if (rounds === 10) throw new Error(`the emulator injected only ${[...codes()].join(', ')} in 10 rounds`);
+      const result = await round();
+      answered += result.answered;
+      failed += result.failed;
+    }
+    expect(answered + failed).toBeGreaterThanOrEqual(400);
+    // One call in four fails, and three attempts each: a failed ID is rare, a wrong one never happens.
+    expect(failed / (answered + failed)).toBeLessThan(0.1);
+  });
+});
+
+describe('stale answers when the upstream fails', () => {
+  const STALE_IF_ERROR_MS = 1500;
+  let graph: TestGraph;
+
+  beforeAll(async () => {
+    graph = await startTestGraph({
+      PRESENCE_CACHE_TTL_MS: '50',
+      PRESENCE_STALE_IF_ERROR_MS: String(STALE_IF_ERROR_MS),
+      UPSTREAM_RETRY_MAX_ATTEMPTS: '2',
+      CALLER_LOOKUPS_PER_SECOND: '0',
+    });
+  });
+  afterAll(async () => {
+    await graph?.stop();
+  });
+
+  type PresenceAnswer = {
+    devices: Array<{ online: boolean | null; presence: { online: boolean; stale: boolean; source: string; checkedAt: string } | null }>;
+  };
+  const ask = (ids: string[]) =>
+    postGraphQL<PresenceAnswer>(graph.url, 'query($ids: [ID!]!) { devices(clientIds: $ids) { online presence { online stale source checkedAt } } }', { ids });
+
+  it('serves the last known status flagged stale while the upstream fails, then an error once the stale window has passed', async () => {
+    const ids = ['GID_stale@@@sensor', 'GID_stale@@@nobody'];
+    const device = await mqtt.connectAsync(graph.local!.mqttUrl, { clientId: ids[0], reconnectPeriod: 0 });
+    const fresh = await ask(ids);
+    expect(fresh.errors).toBeUndefined();
+    expect(fresh.data!.devices.map((d) => d.presence)).toEqual([
+      { online: true, stale: false, source: 'BATCH', checkedAt: expect.any(String) },
+      { online: false, stale: false, source: 'BATCH', checkedAt: expect.any(String) },
+    ]);
+    const checkedAt = fresh.data!.devices.map((d) => d.presence!.checkedAt);
+
+    // The device leaves and the upstream fails: the last known status is all the service has.
+    await device.endAsync();
+    graph.local!.emulator.setFaults({ internalErrorRate: 1 });
+    try {
+      const stale = (await waitFor('a stale answer', async () => {
+        const response = await ask(ids);
+        return response.data!.devices[0].presence?.stale ? response : undefined;
+      }))!;
+      expect(stale.errors).toBeUndefined();
+      expect(stale.data!.devices).toEqual([
+        { online: true, presence: { online: true, stale: true, source: 'STALE', checkedAt: checkedAt[0] } },
+        { online: false, presence: { online: false, stale: true, source: 'STALE', checkedAt: checkedAt[1] } },
+      ]);
+      // Exact never reads the cache: it fails rather than answer from the past.
+      const exact = await postGraphQL<{ device: { online: boolean | null } }>(graph.url, `{ device(clientId: "${ids[0]}") { online(exact: true) } }`);
+      expect(exact.data!.device.online).toBeNull();
+      expect(errorsByPath(exact.errors).get('device.online')?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+
+      const expired = (await waitFor('the stale window to pass', async () => {
+        const response = await ask(ids);
+        return response.errors ? response : undefined;
+      }))!;
+      expect(Date.now() - Date.parse(checkedAt[0])).toBeGreaterThanOrEqual(STALE_IF_ERROR_MS);
+      expect(expired.data!.devices).toEqual([
+        { online: null, presence: null },
+        { online: null, presence: null },
+      ]);
+      const errors = errorsByPath(expired.errors);
+      for (const path of ['devices.0.online', 'devices.0.presence', 'devices.1.online', 'devices.1.presence']) {
+        expect(errors.get(path)?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+      }
+    } finally {
+      graph.local!.emulator.setFaults({ internalErrorRate: 0 });
+    }
+  });
+});
