@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import type Redis from 'ioredis';
+import Redis from 'ioredis';
 import { waitFor } from './wait-for';
 
 /**
@@ -90,6 +90,26 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
 }
 
 /** A `redis-server` of the test's own, on a free port, that the test can kill and start again. */
+/**
+ * Two connections to the real Redis standing for two replicas, under a key prefix of their own;
+ * call inside a `describeWithRedis` body. The keys are deleted and the connections closed after.
+ */
+export function twoReplicaConnections(label: string): { prefix: string; replicaA: () => Redis; replicaB: () => Redis } {
+  const prefix = uniqueKeyPrefix(label);
+  let replicaA: Redis;
+  let replicaB: Redis;
+  beforeAll(async () => {
+    replicaA = new Redis(REDIS_URL, { lazyConnect: true });
+    replicaB = new Redis(REDIS_URL, { lazyConnect: true });
+    await Promise.all([replicaA.connect(), replicaB.connect()]);
+  });
+  afterAll(async () => {
+    await deleteKeys(replicaA, prefix);
+    await Promise.all([replicaA.quit(), replicaB.quit()]);
+  });
+  return { prefix, replicaA: () => replicaA, replicaB: () => replicaB };
+}
+
 export interface PrivateRedis {
   readonly port: number;
   readonly url: string;

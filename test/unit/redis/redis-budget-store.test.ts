@@ -1,7 +1,6 @@
-import Redis from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBudgetStore } from '../../../src/redis/redis-budget-store';
-import { REDIS_URL, deleteKeys, describeWithRedis, uniqueKeyPrefix } from '../../support/redis';
+import { describeWithRedis, twoReplicaConnections } from '../../support/redis';
 import { mostInAnyWindow } from '../../support/rolling-window';
 import { waitFor } from '../../support/wait-for';
 
@@ -10,26 +9,14 @@ import { waitFor } from '../../support/wait-for';
  * account, whoever makes them), on the real Redis. Two ioredis connections stand for two replicas.
  */
 describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
-  const prefix = uniqueKeyPrefix('budget');
-  let replicaA: Redis;
-  let replicaB: Redis;
-
-  beforeAll(async () => {
-    replicaA = new Redis(REDIS_URL, { lazyConnect: true });
-    replicaB = new Redis(REDIS_URL, { lazyConnect: true });
-    await Promise.all([replicaA.connect(), replicaB.connect()]);
-  });
-  afterAll(async () => {
-    await deleteKeys(replicaA, prefix);
-    await Promise.all([replicaA.quit(), replicaB.quit()]);
-  });
+  const { prefix, replicaA, replicaB } = twoReplicaConnections('budget');
 
   it('never lets the upstream see more than the limit in any rolling window, with many concurrent callers on two connections and calls of any duration, and grants the whole budget', async () => {
     const action = 'Saturated';
     const limit = 25;
     const windowMs = 200;
     const runMs = 1600;
-    const stores = [new RedisBudgetStore(replicaA, prefix), new RedisBudgetStore(replicaB, prefix)];
+    const stores = [new RedisBudgetStore(replicaA(), prefix), new RedisBudgetStore(replicaB(), prefix)];
     const deadline = Date.now() + runMs;
     // When each call "reaches the upstream": some time after its grant, before it is settled. One in
     // ten is slow to get there (a cold connection), the rest arrive within a few milliseconds.
@@ -57,7 +44,7 @@ describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
   });
 
   it('counts a grant never settled until pendingMs plus one window after it was given', async () => {
-    const store = new RedisBudgetStore(replicaA, prefix);
+    const store = new RedisBudgetStore(replicaA(), prefix);
     const givenAt = Date.now();
     expect((await store.tryAcquire('Unsettled', 1, 100, 150)).granted).toBe(true);
     // Still pending: the call may arrive any moment, so a grant is at least a full window away.
@@ -67,7 +54,7 @@ describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
   });
 
   it('counts a settled grant for one window after its settle, however long its call took', async () => {
-    const store = new RedisBudgetStore(replicaA, prefix);
+    const store = new RedisBudgetStore(replicaA(), prefix);
     const decision = await store.tryAcquire('Settled', 1, 100, 5000);
     if (!decision.granted) throw new Error('expected a grant');
     await sleep(150); // a slow call: longer than the window
@@ -79,7 +66,7 @@ describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
   });
 
   it('answers how long until the oldest grant leaves the window once the budget is spent, and grants again after that', async () => {
-    const store = new RedisBudgetStore(replicaA, prefix);
+    const store = new RedisBudgetStore(replicaA(), prefix);
     const windowMs = 300;
     const started = Date.now();
     for (let i = 0; i < 3; i++) expect(await store.tryAcquire('Spent', 3, windowMs, 0)).toMatchObject({ granted: true });
@@ -92,7 +79,7 @@ describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
     expect(retryAfterMs).toBeLessThanOrEqual(windowMs);
     expect(retryAfterMs).toBeGreaterThanOrEqual(windowMs - elapsed - 1);
     // The replica on the other connection is told the same: the budget is the account's.
-    const other = (await new RedisBudgetStore(replicaB, prefix).tryAcquire('Spent', 3, windowMs, 0)) as { granted: boolean; retryAfterMs: number };
+    const other = (await new RedisBudgetStore(replicaB(), prefix).tryAcquire('Spent', 3, windowMs, 0)) as { granted: boolean; retryAfterMs: number };
     expect(other.granted).toBe(false);
     expect(other.retryAfterMs).toBeLessThanOrEqual(retryAfterMs);
 
@@ -101,19 +88,19 @@ describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
   });
 
   it('counts each action under its own key and lets Redis expire the log of an idle action after one window', async () => {
-    const store = new RedisBudgetStore(replicaA, prefix);
+    const store = new RedisBudgetStore(replicaA(), prefix);
     expect(await store.tryAcquire('Batch', 1, 1000, 25)).toMatchObject({ granted: true });
     expect(await store.tryAcquire('Exact', 1, 1000, 25)).toMatchObject({ granted: true });
     expect((await store.tryAcquire('Batch', 1, 1000, 25)).granted).toBe(false);
 
-    const ttl = await replicaA.pttl(prefix + 'Batch');
+    const ttl = await replicaA().pttl(prefix + 'Batch');
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1025);
   });
 
   it('accepts a window and a pending time of fractional milliseconds', async () => {
-    const store = new RedisBudgetStore(replicaA, prefix);
+    const store = new RedisBudgetStore(replicaA(), prefix);
     expect(await store.tryAcquire('Fractional', 2, 1000.5, 0.25)).toMatchObject({ granted: true });
-    expect(await replicaA.pttl(prefix + 'Fractional')).toBeLessThanOrEqual(1001);
+    expect(await replicaA().pttl(prefix + 'Fractional')).toBeLessThanOrEqual(1001);
   });
 });

@@ -1,27 +1,14 @@
-import Redis from 'ioredis';
 import { RedisPresenceCache } from '../../../src/redis/redis-presence-cache';
-import { REDIS_URL, deleteKeys, describeWithRedis, uniqueKeyPrefix } from '../../support/redis';
+import { describeWithRedis, twoReplicaConnections } from '../../support/redis';
 import { waitFor } from '../../support/wait-for';
 
 /** The presence cache shared by replicas, on the real Redis; two connections stand for two replicas. */
 describeWithRedis('RedisPresenceCache on a real Redis', ['redis'], () => {
-  const prefix = uniqueKeyPrefix('presence');
-  let replicaA: Redis;
-  let replicaB: Redis;
-
-  beforeAll(async () => {
-    replicaA = new Redis(REDIS_URL, { lazyConnect: true });
-    replicaB = new Redis(REDIS_URL, { lazyConnect: true });
-    await Promise.all([replicaA.connect(), replicaB.connect()]);
-  });
-  afterAll(async () => {
-    await deleteKeys(replicaA, prefix);
-    await Promise.all([replicaA.quit(), replicaB.quit()]);
-  });
+  const { prefix, replicaA, replicaB } = twoReplicaConnections('presence');
 
   it('gives another replica back what one stored, in the order asked, with undefined for keys never stored', async () => {
-    const writer = new RedisPresenceCache(replicaA, prefix);
-    const reader = new RedisPresenceCache(replicaB, prefix);
+    const writer = new RedisPresenceCache(replicaA(), prefix);
+    const reader = new RedisPresenceCache(replicaB(), prefix);
     await writer.setMany(
       [
         ['inst\nGID_a@@@on', { online: true, checkedAtMs: 1_700_000_000_123 }],
@@ -38,11 +25,11 @@ describeWithRedis('RedisPresenceCache on a real Redis', ['redis'], () => {
   });
 
   it('lets Redis drop an entry once its time to live has passed, and not before', async () => {
-    const cache = new RedisPresenceCache(replicaA, prefix);
+    const cache = new RedisPresenceCache(replicaA(), prefix);
     const written = Date.now();
     await cache.setMany([['inst\nGID_a@@@brief', { online: true, checkedAtMs: written }]], 150);
 
-    const ttl = await replicaA.pttl(`${prefix}inst\nGID_a@@@brief`);
+    const ttl = await replicaA().pttl(`${prefix}inst\nGID_a@@@brief`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(150);
     expect(await cache.getMany(['inst\nGID_a@@@brief'])).toEqual([{ online: true, checkedAtMs: written }]);
@@ -51,25 +38,25 @@ describeWithRedis('RedisPresenceCache on a real Redis', ['redis'], () => {
   });
 
   it('overwrites an entry with the newer status and its new time to live', async () => {
-    const cache = new RedisPresenceCache(replicaA, prefix);
+    const cache = new RedisPresenceCache(replicaA(), prefix);
     await cache.setMany([['inst\nGID_a@@@flip', { online: true, checkedAtMs: 1 }]], 100);
     await cache.setMany([['inst\nGID_a@@@flip', { online: false, checkedAtMs: 2 }]], 60_000);
     expect(await cache.getMany(['inst\nGID_a@@@flip'])).toEqual([{ online: false, checkedAtMs: 2 }]);
-    expect(await replicaA.pttl(`${prefix}inst\nGID_a@@@flip`)).toBeGreaterThan(100);
+    expect(await replicaA().pttl(`${prefix}inst\nGID_a@@@flip`)).toBeGreaterThan(100);
   });
 
   it('reads a value it cannot decode as not stored, never as a status', async () => {
-    await replicaA.set(`${prefix}inst\nGID_a@@@garbled`, 'yes:soon');
-    await replicaA.set(`${prefix}inst\nGID_a@@@half`, '1');
-    const cache = new RedisPresenceCache(replicaA, prefix);
+    await replicaA().set(`${prefix}inst\nGID_a@@@garbled`, 'yes:soon');
+    await replicaA().set(`${prefix}inst\nGID_a@@@half`, '1');
+    const cache = new RedisPresenceCache(replicaA(), prefix);
     expect(await cache.getMany(['inst\nGID_a@@@garbled', 'inst\nGID_a@@@half'])).toEqual([undefined, undefined]);
   });
 
   it('sends nothing for an empty read or write, or for a time to live of zero', async () => {
-    const cache = new RedisPresenceCache(replicaA, prefix);
+    const cache = new RedisPresenceCache(replicaA(), prefix);
     expect(await cache.getMany([])).toEqual([]);
     await cache.setMany([], 1000);
     await cache.setMany([['inst\nGID_a@@@zero', { online: true, checkedAtMs: 1 }]], 0);
-    expect(await replicaA.exists(`${prefix}inst\nGID_a@@@zero`)).toBe(0);
+    expect(await replicaA().exists(`${prefix}inst\nGID_a@@@zero`)).toBe(0);
   });
 });
