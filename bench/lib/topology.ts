@@ -1,0 +1,91 @@
+import { SessionAction } from '../../src/presence/session-api';
+import type { CompactCall, LocalInstanceInfo } from '../servers/local-instance-host';
+import { startServer, type ServerProcess } from './processes';
+import { sleep } from './stats';
+
+export type LocalHost = ServerProcess<LocalInstanceInfo>;
+export type ServiceProcess = ServerProcess<{ url: string }>;
+
+/** Only what a process needs from the orchestrator's environment (see StartOptions.env). */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name]!;
+  return { ...env, NODE_ENV: 'production' };
+}
+
+/** The local instance (broker and emulator) in its own process; `demoDevices` real MQTT clients online. */
+export function startLocalHost(options: { demoDevices?: number; env?: Record<string, string> } = {}): Promise<LocalHost> {
+  return startServer('servers/local-instance-host.js', {
+    name: 'local instance',
+    env: {
+      ...baseEnv(),
+      LOCAL_HOST: '127.0.0.1',
+      LOCAL_MQTT_PORT: '0',
+      LOCAL_OPENAPI_PORT: '0',
+      LOCAL_BATCH_LAG_MS: '0',
+      LOCAL_DEMO_DEVICES: String(options.demoDevices ?? 0),
+      ...options.env,
+    },
+  });
+}
+
+/**
+ * One service replica, configured only through its environment like a deployment, pointed at the
+ * shared local instance as if it were Alibaba Cloud (`npm run local-instance` prints the same lines).
+ * `script`: another build's service script (bench --compare), else this build's.
+ */
+export function startService(
+  local: LocalHost,
+  env: Record<string, string> = {},
+  options: { name?: string; execArgv?: string[]; script?: string } = {},
+): Promise<ServiceProcess> {
+  return startServer(options.script ?? 'servers/presence-service.js', {
+    name: options.name ?? 'presence service',
+    execArgv: options.execArgv,
+    env: {
+      ...baseEnv(),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      // The load comes from one anonymous caller: production refuses anonymous callers unless told,
+      // and the per-caller fair share (250 lookups/s) would cap the load below what is measured.
+      ALLOW_ANONYMOUS: 'true',
+      CALLER_LOOKUPS_PER_SECOND: '0',
+      PRESENCE_SOURCE: 'alibaba',
+      ONSMQTT_ENDPOINT: local.info.endpoint,
+      MQTT_INSTANCE_ID: local.info.instanceId,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: local.info.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: local.info.accessKeySecret,
+      ...env,
+    },
+  });
+}
+
+/** The bare Apollo Server + DataLoader baseline, with `onlineIds` online in its Map. */
+export function startBareBaseline(instanceId: string, onlineIds: readonly string[], execArgv?: string[]): Promise<ServiceProcess> {
+  return startServer('baseline/bare-apollo.js', {
+    name: 'bare Apollo baseline',
+    execArgv,
+    env: { ...baseEnv(), BENCH_INSTANCE_ID: instanceId, BENCH_ONLINE_IDS: onlineIds.join(',') },
+  });
+}
+
+/**
+ * Waits until the emulator has had no batch call for `quietMs` (a run's queued calls go on after its
+ * clients stop), then forgets its log: the next run starts with an empty rolling second.
+ */
+export async function quiesce(local: LocalHost, quietMs = 1100, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastCallAt = Date.now();
+  for (;;) {
+    await sleep(200);
+    for (const [at] of await takeBatchCalls(local)) lastCallAt = Math.max(lastCallAt, at);
+    if (Date.now() - lastCallAt >= quietMs) return;
+    if (Date.now() > deadline) throw new Error(`the emulator still received calls ${timeoutMs} ms after the run ended`);
+  }
+}
+
+/** The batch calls the emulator received since the last take (rejected ones included), then forgets them. */
+export function takeBatchCalls(local: LocalHost): Promise<CompactCall[]> {
+  return local.command<CompactCall[]>('takeCalls', { action: SessionAction.Batch });
+}

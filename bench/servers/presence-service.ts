@@ -1,0 +1,18 @@
+/**
+ * The service under test, in its own process: exactly what `npm start` runs (`loadConfig` from the
+ * environment, then `startPresenceGraph`), plus the IPC commands of lib/child.ts. The orchestrator
+ * points it at a shared local instance with PRESENCE_SOURCE=alibaba and ONSMQTT_ENDPOINT.
+ */
+import 'reflect-metadata';
+import { loadConfig } from '../../src/config';
+import { startPresenceGraph } from '../../src/presence-graph';
+import { createLogger } from '../../src/server/logger';
+import { failStart, serveCommands } from '../lib/child';
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const running = await startPresenceGraph(config, createLogger(config.logLevel));
+  serveCommands({ url: running.url }, {}, () => running.stop());
+}
+
+main().catch(failStart('presence service'));
