@@ -55,34 +55,43 @@ function reportOver(context: ValidationContext, count: number, max: number, what
  * the token limit bounds it anyway.
  */
 function maxDepthRule(maxDepth: number): ValidationRule {
-  return (context) => ({
-    OperationDefinition(operation) {
-      const depth = depthOf(operation.selectionSet, context, new Set(), maxDepth + 1);
-      if (depth > maxDepth) {
-        context.reportError(new GraphQLError(`This operation nests fields ${depth} deep or more; at most ${maxDepth} are allowed (MAX_QUERY_DEPTH)`));
-      }
-    },
-  });
+  return (context) => {
+    // Per document: each fragment's depth is worked out once, however often it is spread. Walking a
+    // fragment at every spread costs 2^n for n fragments that each spread the next twice: a query
+    // of a few hundred tokens would block the event loop for hours.
+    const fragmentDepths = new Map<string, number>();
+    return {
+      OperationDefinition(operation) {
+        const depth = depthOf(operation.selectionSet, context, fragmentDepths, new Set());
+        if (depth > maxDepth) {
+          context.reportError(new GraphQLError(`This operation nests fields ${depth} deep; at most ${maxDepth} are allowed (MAX_QUERY_DEPTH)`));
+        }
+      },
+    };
+  };
 }
 
-/** The depth of a selection set, counting no further than `stopAt` (and through no fragment cycle). */
-function depthOf(selectionSet: SelectionSetNode, context: ValidationContext, inFragments: Set<string>, stopAt: number): number {
-  if (stopAt <= 0) return 0;
+/** The depth of a selection set, through fragments (each measured once) and no fragment cycle. */
+function depthOf(selectionSet: SelectionSetNode, context: ValidationContext, fragmentDepths: Map<string, number>, onPath: Set<string>): number {
   let deepest = 0;
   for (const selection of selectionSet.selections) {
-    let depth = 0;
+    let depth: number | undefined = 0;
     if (selection.kind === Kind.FIELD) {
       if (selection.name.value.startsWith('__') && selection.name.value !== '__typename') continue;
-      depth = 1 + (selection.selectionSet ? depthOf(selection.selectionSet, context, inFragments, stopAt - 1) : 0);
+      depth = 1 + (selection.selectionSet ? depthOf(selection.selectionSet, context, fragmentDepths, onPath) : 0);
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      depth = depthOf(selection.selectionSet, context, inFragments, stopAt);
+      depth = depthOf(selection.selectionSet, context, fragmentDepths, onPath);
     } else {
       const name = selection.name.value;
-      const fragment: FragmentDefinitionNode | null | undefined = context.getFragment(name);
-      if (!fragment || inFragments.has(name)) continue; // unknown or cyclic: other rules report it
-      inFragments.add(name);
-      depth = depthOf(fragment.selectionSet, context, inFragments, stopAt);
-      inFragments.delete(name);
+      depth = fragmentDepths.get(name);
+      if (depth === undefined) {
+        const fragment: FragmentDefinitionNode | null | undefined = context.getFragment(name);
+        if (!fragment || onPath.has(name)) continue; // unknown or cyclic: other rules report it
+        onPath.add(name);
+        depth = depthOf(fragment.selectionSet, context, fragmentDepths, onPath);
+        onPath.delete(name);
+        fragmentDepths.set(name, depth);
+      }
     }
     deepest = Math.max(deepest, depth);
   }

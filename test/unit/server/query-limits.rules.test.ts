@@ -27,10 +27,17 @@ describe('queryLimitRules', () => {
 
   it('refuses nesting deeper than allowed, through fragments', () => {
     expect(errorsOf('{ node { child { child { device { online } } } } }')).toEqual([
-      'This operation nests fields 5 deep or more; at most 4 are allowed (MAX_QUERY_DEPTH)',
+      'This operation nests fields 5 deep; at most 4 are allowed (MAX_QUERY_DEPTH)',
     ]);
     expect(errorsOf('{ node { ...Deep } } fragment Deep on Node { child { child { device { online } } } }')).toHaveLength(1);
     expect(errorsOf('{ node { child { device { online } } } }')).toEqual([]);
+  });
+
+  it('measures each fragment once, so fragments that each spread the next twice cost no more than their text', () => {
+    // Walked at every spread, 40 such fragments would take 2^40 steps: this test would never end.
+    const fragments = Array.from({ length: 40 }, (_, i) => `fragment F${i} on Node { child { ...F${i + 1} ...F${i + 1} } }`);
+    const query = `{ node { ...F0 } } ${fragments.join(' ')} fragment F40 on Node { device { online } }`;
+    expect(errorsOf(query)).toEqual(['This operation nests fields 43 deep; at most 4 are allowed (MAX_QUERY_DEPTH)']);
   });
 
   it('leaves the depth of introspection to its own switch, so GraphiQL’s standard query still passes', () => {
