@@ -8,6 +8,7 @@ import { DEVICE_FIELD_RESOLVERS, DeviceResolver } from './device.resolver';
 import { PresenceChangedResolver } from './presence-changed.resolver';
 import { Device } from './device.type';
 import { resolveInstanceId } from './instance-id';
+import { InvalidInputError } from '../presence/errors';
 
 // Federation 2: the directives type-graphql emits must be imported from the spec they belong to.
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
@@ -37,8 +38,14 @@ export async function buildPresenceSchema(): Promise<GraphQLSchema> {
         ...DEVICE_FIELD_RESOLVERS,
         // Entities resolve to the same Device objects as Query.devices, so their `online` goes
         // through the request's DataLoader and packs into the same 10-ID calls.
-        __resolveReference(reference: { clientId: string; instanceId?: string }, ctx: GraphQLContext): Device {
-          return Device.of(reference.clientId, resolveInstanceId(reference.instanceId, ctx.defaultInstanceId));
+        // Representations are caller input typed only as _Any: their fields are checked here. Async,
+        // so a bad one fails only its own entity (a synchronous throw fails the whole _entities list).
+        async __resolveReference(reference: { clientId?: unknown; instanceId?: unknown }, ctx: GraphQLContext): Promise<Device> {
+          const { clientId, instanceId } = reference;
+          if (typeof clientId !== 'string' || (instanceId != null && typeof instanceId !== 'string')) {
+            throw new InvalidInputError('A Device representation needs a string clientId (and, if any, a string instanceId)');
+          }
+          return Device.of(clientId, resolveInstanceId(instanceId as string | undefined, ctx.defaultInstanceId));
         },
       },
     } as never,

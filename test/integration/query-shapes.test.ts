@@ -91,6 +91,18 @@ describe('query shapes on the local instance', () => {
     expect(graph.local!.emulator.calls).toHaveLength(0);
   });
 
+  it('refuses a federation representation whose clientId is not a string at its own path, and answers the rest', async () => {
+    const response = await postGraphQL<{ _entities: Array<{ online: boolean } | null> }>(
+      graph.url,
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on Device { online } } }',
+      { r: [{ __typename: 'Device', clientId: 42 }, { __typename: 'Device', clientId: online(1) }] },
+    );
+
+    expect(response.data!._entities).toEqual([null, { online: true }]);
+    expect(errorsByPath(response.errors).get('_entities.0')?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(batchCalls().flatMap((call) => call.clientIds)).toEqual([online(1)]);
+  });
+
   it('answers the README example operation for the demo-style fleet', async () => {
     const response = await postGraphQL(graph.url, FleetDashboardDocument);
     // No GID_demo devices are connected in this test: every status is false, none is an error.
