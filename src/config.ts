@@ -312,6 +312,10 @@ function scopePatterns(where: string, value: unknown): string[] {
   return value;
 }
 
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 function jwt(env: Env): JwtConfig {
   const jwksUrl = url(env, 'JWT_JWKS_URL');
   const jwksFile = text(env, 'JWT_JWKS_FILE');
@@ -319,6 +323,10 @@ function jwt(env: Env): JwtConfig {
   const audience = text(env, 'JWT_AUDIENCE');
   if (!issuer || !audience || !jwksUrl === !jwksFile) {
     throw new ConfigError('AUTH_MODE=jwt needs JWT_ISSUER, JWT_AUDIENCE, and one of JWT_JWKS_URL or JWT_JWKS_FILE');
+  }
+  // Keys fetched over plain http could be swapped by anyone on the path, who could then sign tokens.
+  if (jwksUrl && new URL(jwksUrl).protocol === 'http:' && !isLoopback(new URL(jwksUrl).hostname)) {
+    throw new ConfigError(`JWT_JWKS_URL must use https (plain http only to this machine); got ${JSON.stringify(jwksUrl)}`);
   }
   let jwks: JwtConfig['jwks'];
   if (jwksFile) {

@@ -79,4 +79,10 @@ describe('loadConfig: security', () => {
     const remote = loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_URL: 'https://issuer.example/.well-known/jwks.json', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });
     expect(remote.security.jwt?.jwksUrl).toBe('https://issuer.example/.well-known/jwks.json');
   });
+
+  it('refuses a key set fetched over plain http from another machine, where anyone on the path could swap the keys', () => {
+    const jwt = (url: string) => loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_URL: url, JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });
+    expect(() => jwt('http://issuer.example/jwks.json')).toThrow(/JWT_JWKS_URL must use https \(plain http only to this machine\)/);
+    expect(jwt('http://127.0.0.1:8080/jwks.json').security.jwt?.jwksUrl).toBe('http://127.0.0.1:8080/jwks.json');
+  });
 });
