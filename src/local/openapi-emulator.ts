@@ -40,6 +40,9 @@ export interface OpenApiEmulatorOptions {
   random?: () => number;
 }
 
+/** How many calls `calls` keeps at most (about 20 MB): at 100 calls/s, the last few minutes. */
+const MAX_LOGGED_CALLS = 100_000;
+
 /** One HTTP call as the emulator saw it, rejected calls included. */
 export interface EmulatorCall {
   action: string;
@@ -57,6 +60,7 @@ export interface OpenApiEmulator {
   /** 'http://127.0.0.1:PORT' */
   endpoint: string;
   port: number;
+  /** The calls received, oldest first; the newest MAX_LOGGED_CALLS (100,000) at most. */
   readonly calls: readonly EmulatorCall[];
   resetCalls(): void;
   setFaults(faults: Partial<FaultInjection>): void;
@@ -123,6 +127,8 @@ export async function startOpenApiEmulator(options: OpenApiEmulatorOptions): Pro
       call.code = fault.code;
     }
     calls.push(call);
+    // The log is for tests and benchmarks; a local instance left running keeps only the newest calls.
+    if (calls.length > MAX_LOGGED_CALLS) calls.splice(0, calls.length - MAX_LOGGED_CALLS / 2);
     try {
       if (injected.latencyMs > 0) await sleep(injected.latencyMs, undefined, { signal: closing.signal });
     } catch {
