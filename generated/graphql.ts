@@ -27,7 +27,7 @@ export type Device = {
   groupId?: Maybe<Scalars['String']['output']>;
   /** The ApsaraMQ for MQTT instance the device connects to. */
   instanceId: Scalars['String']['output'];
-  /** Whether the device has a live MQTT session. By default from BatchQuerySessionByClientIds (batched, may lag by the upstream cache and this service's PRESENCE_CACHE_TTL_MS); `exact: true` asks QuerySessionByClientId (one call per device, never cached). */
+  /** Whether the device has a live MQTT session. By default from BatchQuerySessionByClientIds (batched, may lag by the upstream cache and this service's PRESENCE_CACHE_TTL_MS); `exact: true` asks QuerySessionByClientId (one call per device, never answered from the cache). */
   online?: Maybe<Scalars['Boolean']['output']>;
   /** The online status with when it was checked and where it came from. Null, with an error at its path, when it cannot be known. */
   presence?: Maybe<Presence>;

@@ -57,7 +57,7 @@ export class DeviceResolver {
   @FieldResolver(() => Boolean, {
     nullable: true,
     description:
-      'Whether the device has a live MQTT session. By default from BatchQuerySessionByClientIds (batched, may lag by the upstream cache and this service\'s PRESENCE_CACHE_TTL_MS); `exact: true` asks QuerySessionByClientId (one call per device, never cached).',
+      'Whether the device has a live MQTT session. By default from BatchQuerySessionByClientIds (batched, may lag by the upstream cache and this service\'s PRESENCE_CACHE_TTL_MS); `exact: true` asks QuerySessionByClientId (one call per device, never answered from the cache).',
   })
   online(
     @Root() device: Device,
