@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ForbiddenError, PresenceError, PresenceErrorCode, RateLimitedError } from '../presence/errors';
 import type { GraphQLContext } from '../graphql/context';
@@ -19,27 +20,32 @@ export function errorLogging(logger: Logger): ApolloServerPlugin<GraphQLContext>
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors, operationName, contextValue }) {
-          // One failed upstream call fails all of its IDs with the same error: log it once.
-          const logged = new Set<unknown>();
-          const refused = { forbidden: 0, rateLimited: 0 };
-          for (const error of errors) {
-            const original = unwrapResolverError(error);
-            if (original instanceof ForbiddenError) refused.forbidden++;
-            if (original instanceof RateLimitedError) refused.rateLimited++;
-            if (logged.has(original)) continue;
-            logged.add(original);
-            if (original instanceof PresenceError) {
-              if (CALLERS_BUSINESS.has(original.code)) continue;
-              logger.warn({ code: original.code, upstream: original.upstream, operationName }, original.message);
-            } else if (!error.extensions?.code || error.extensions.code === 'INTERNAL_SERVER_ERROR') {
-              logger.error({ err: original, operationName }, 'unexpected error while resolving a request');
-            }
-          }
-          if (refused.forbidden + refused.rateLimited > 0) {
-            logger.info({ caller: contextValue.caller.name, ...refused, operationName }, 'lookups refused for the caller');
-          }
+          logRequestErrors(logger, errors, operationName, contextValue.caller.name);
         },
       };
     },
   };
+}
+
+/** The logging of one request's errors, over HTTP (the plugin above) or WebSocket (graphql-ws.ts). */
+export function logRequestErrors(logger: Logger, errors: readonly GraphQLError[], operationName: string | null | undefined, callerName: string): void {
+  // One failed upstream call fails all of its IDs with the same error: log it once.
+  const logged = new Set<unknown>();
+  const refused = { forbidden: 0, rateLimited: 0 };
+  for (const error of errors) {
+    const original = unwrapResolverError(error);
+    if (original instanceof ForbiddenError) refused.forbidden++;
+    if (original instanceof RateLimitedError) refused.rateLimited++;
+    if (logged.has(original)) continue;
+    logged.add(original);
+    if (original instanceof PresenceError) {
+      if (CALLERS_BUSINESS.has(original.code)) continue;
+      logger.warn({ code: original.code, upstream: original.upstream, operationName }, original.message);
+    } else if (!error.extensions?.code || error.extensions.code === 'INTERNAL_SERVER_ERROR') {
+      logger.error({ err: original, operationName }, 'unexpected error while resolving a request');
+    }
+  }
+  if (refused.forbidden + refused.rateLimited > 0) {
+    logger.info({ caller: callerName, ...refused, operationName }, 'lookups refused for the caller');
+  }
 }

@@ -22,6 +22,7 @@ import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials
 import type { Caller } from './auth/caller';
 import { webSocketOriginAllowed } from './cors';
 import type { Logger } from './logger';
+import { logRequestErrors } from './error-logging.plugin';
 import { subscribeWithContextPerEvent } from './per-event-subscribe';
 import { assertWithinRequestLimits, type RequestLimits } from './request-limits.plugin';
 
@@ -123,8 +124,17 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       },
       context: (ctx) => options.contextFor(callerOf(ctx.extra)),
       subscribe: subscribeWithContextPerEvent<GraphQLContext>((operationContext) => options.contextFor(operationContext.caller)),
-      onError: (_ctx, _id, _payload, errors) => errors.map(format),
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
+      // Logged as over HTTP (error-logging.plugin.ts): upstream failures and unexpected errors.
+      onError: (ctx, _id, payload, errors) => {
+        logRequestErrors(logger, errors, payload.operationName, callerOf(ctx.extra).name);
+        return errors.map(format);
+      },
+      onNext: (ctx, _id, _payload, args, result) => {
+        if (!result.errors) return undefined;
+        const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
+        logRequestErrors(logger, result.errors, operationName, callerOf(ctx.extra).name);
+        return { ...result, errors: result.errors.map(format) };
+      },
     },
     wsServer,
   );

@@ -110,6 +110,14 @@ describe('presenceChanged on the local instance', () => {
     expect(refused).toEqual({ errors: [expect.objectContaining({ message: expect.stringContaining('MAX_IDS_PER_REQUEST'), extensions: { code: 'BAD_USER_INPUT' } })] });
   });
 
+  it('logs an upstream failure of an operation over the socket for the operator, as over HTTP', async () => {
+    const query = 'query Foreign { devices(clientIds: ["GID_live@@@q-1"], instanceId: "mqtt-not-ours") { online } }';
+    const answer = await subscribe<{ devices: Array<{ online: boolean | null }> }, Record<string, unknown>>(client, query, {}).next('the answer');
+    expect(answer.errors?.[0].extensions?.code).toBe('UPSTREAM_AUTH_FAILED');
+    const line = graph.logs.find((text) => text.includes('"operationName":"Foreign"'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 40, code: 'UPSTREAM_AUTH_FAILED', upstream: { code: 'InstancePermissionCheckFailed' } });
+  });
+
   it('refuses a subscription sent over HTTP with 400, naming the WebSocket endpoint', async () => {
     const response = await postGraphQL(graph.url, PresenceChangedDocument);
     expect(response.status).toBe(400);
