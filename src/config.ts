@@ -137,6 +137,12 @@ export interface CostLimits {
    * (variables included) and each `_entities` representation, duplicates and aliases counted.
    */
   maxCost: number;
+  /** Bytes of one operation's query text, over HTTP (single, batched, GET) and WebSocket: also bounds what APQ stores. */
+  maxQueryBytes: number;
+  /** Operations one WebSocket connection may run at once (subscriptions, and queries in flight). */
+  maxSubscriptionsPerConnection: number;
+  /** Open WebSocket connections one caller may hold on this replica. */
+  maxConnectionsPerCaller: number;
 }
 
 export interface SecurityConfig {
@@ -262,6 +268,9 @@ function loadSecurityConfig(env: Env, nodeEnv: string): SecurityConfig {
       maxAliases: integer(env, 'MAX_QUERY_ALIASES', 30, 0, 10000),
       maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 10, 0, 10000),
       maxCost: integer(env, 'MAX_QUERY_COST', 500, 1, 1000000),
+      maxQueryBytes: integer(env, 'MAX_QUERY_BYTES', 8192, 256, 1048576),
+      maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, 1, 10000),
+      maxConnectionsPerCaller: integer(env, 'MAX_CONNECTIONS_PER_CALLER', 20, 1, 100000),
     },
     introspection: flag(env, 'INTROSPECTION', !production),
   };

@@ -51,7 +51,26 @@ export interface GraphQLWebSocketOptions {
   logger: Logger;
   /** In production, graphql-ws hides internal error messages in close reasons. */
   isProduction: boolean;
+  /** MAX_QUERY_BYTES: longer query texts are refused before they are parsed. */
+  maxQueryBytes: number;
+  /** MAX_SUBSCRIPTIONS_PER_CONNECTION: operations one socket may run at once; more are refused. */
+  maxSubscriptionsPerConnection: number;
+  /** MAX_CONNECTIONS_PER_CALLER: open sockets per caller on this replica; more close with 4429. */
+  maxConnectionsPerCaller: number;
 }
+
+/** Close codes of this service's own refusals (graphql-ws uses 4403 for refused credentials). */
+export const CLOSE_CREDENTIALS_EXPIRED = 4401;
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+// setTimeout's longest delay (about 24.8 days); a later expiry is re-armed when it fires.
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+type ConnectionExtra = {
+  caller?: Caller;
+  /** Set once the connection is counted against its caller's MAX_CONNECTIONS_PER_CALLER. */
+  counted?: boolean;
+  expiryTimer?: NodeJS.Timeout;
+};
 
 export interface GraphQLWebSocket {
   /** Closes every connection (code 1001, their subscriptions end and stop their watches), then the server. */
@@ -66,12 +85,19 @@ export interface GraphQLWebSocket {
  * `X-API-Key`, as headers would carry them; GraphiQL sends its headers editor's content there): a
  * refused caller's socket closes with 4403 before any operation. Each operation then runs with the
  * caller's scope, fair share and the request limits of the HTTP path.
+ *
+ * Bounded per caller and per socket: at most `maxConnectionsPerCaller` open sockets per caller on
+ * this replica (more close with 4429), `maxSubscriptionsPerConnection` operations at once per socket
+ * (more are refused with BAD_USER_INPUT), and query texts of `maxQueryBytes`. Credentials that expire
+ * (a JWT's `exp`) close the socket with 4401 when they do, and no operation starts after it.
  */
 export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQLWebSocket {
   const { httpServer, schema, logger } = options;
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const rules = [...specifiedRules, ...(options.validationRules ?? []), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const format = (error: GraphQLError) => formatForWebSocket(error, !options.introspection);
+  // Open sockets per caller name; an entry goes when its count reaches 0, so the map stays bounded.
+  const connectionsPerCaller = new Map<string, number>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
@@ -85,21 +111,58 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   };
   httpServer.on('upgrade', onUpgrade);
 
-  const server = useServer<Record<string, unknown> | undefined, { caller: Caller }>(
+  const server = useServer<Record<string, unknown> | undefined, ConnectionExtra>(
     {
       schema,
       isProd: options.isProduction,
       async onConnect(ctx) {
+        let caller: Caller;
         try {
-          ctx.extra.caller = await options.authenticator.authenticate(credentialsOf(ctx.connectionParams, ctx.extra.request));
-          return true;
+          caller = await options.authenticator.authenticate(credentialsOf(ctx.connectionParams, ctx.extra.request));
         } catch (error) {
           if (!(error instanceof UnauthenticatedError)) throw error;
           logger.info({ reason: error.reason, remoteAddress: ctx.extra.request.socket.remoteAddress }, `WebSocket caller refused: ${error.message}`);
           return false;
         }
+        // Closed while authenticating: onClose has run already, so nothing may be counted now.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
+        const open = connectionsPerCaller.get(caller.name) ?? 0;
+        if (open >= options.maxConnectionsPerCaller) {
+          logger.info({ caller: caller.name, open }, 'WebSocket refused: the caller holds MAX_CONNECTIONS_PER_CALLER connections already');
+          // Closed first with our own code; graphql-ws's 4403 for `false` then finds the socket closing.
+          ctx.extra.socket.close(CLOSE_TOO_MANY_CONNECTIONS, 'Too many connections');
+          return false;
+        }
+        connectionsPerCaller.set(caller.name, open + 1);
+        ctx.extra.counted = true;
+        ctx.extra.caller = caller;
+        if (caller.expiresAtMs !== undefined) armExpiry(ctx.extra, caller.expiresAtMs);
+        return true;
       },
-      onSubscribe(_ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+      onClose(ctx) {
+        const extra = ctx.extra;
+        clearTimeout(extra.expiryTimer);
+        extra.expiryTimer = undefined;
+        if (extra.counted && extra.caller) {
+          extra.counted = false;
+          const left = (connectionsPerCaller.get(extra.caller.name) ?? 1) - 1;
+          if (left > 0) connectionsPerCaller.set(extra.caller.name, left);
+          else connectionsPerCaller.delete(extra.caller.name);
+        }
+      },
+      onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+        const caller = callerOf(ctx.extra);
+        if (caller.expiresAtMs !== undefined && Date.now() >= caller.expiresAtMs) {
+          return [new GraphQLError('The credentials of this connection have expired; reconnect with fresh ones', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        // This operation is already among ctx.subscriptions (graphql-ws adds it before onSubscribe).
+        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+          const message = `This connection already runs ${options.maxSubscriptionsPerConnection} operations, the most allowed (MAX_SUBSCRIPTIONS_PER_CONNECTION); complete one first`;
+          return [new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
+        if (typeof payload.query === 'string' && Buffer.byteLength(payload.query, 'utf8') > options.maxQueryBytes) {
+          return [new GraphQLError(`The query text is longer than ${options.maxQueryBytes} bytes (MAX_QUERY_BYTES)`, { extensions: { code: 'BAD_REQUEST' } })];
+        }
         let document;
         try {
           document = parse(payload.query, options.parseOptions);
@@ -138,6 +201,17 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
     },
     wsServer,
   );
+
+  /** Closes the socket with 4401 once the caller's credentials expire; the timer goes with the socket. */
+  function armExpiry(extra: ConnectionExtra & { socket: { close(code: number, reason: string): void } }, expiresAtMs: number): void {
+    const left = expiresAtMs - Date.now();
+    if (left <= 0) {
+      extra.socket.close(CLOSE_CREDENTIALS_EXPIRED, 'Credentials expired');
+      return;
+    }
+    extra.expiryTimer = setTimeout(() => armExpiry(extra, expiresAtMs), Math.min(left, MAX_TIMER_MS));
+    extra.expiryTimer.unref();
+  }
 
   let disposing: Promise<void> | undefined;
   return {

@@ -46,6 +46,30 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
   };
 }
 
+/**
+ * MAX_QUERY_BYTES: an operation whose query text is longer is refused with 413 before Apollo parses
+ * it or, with Automatic Persisted Queries, stores it (in Redis, for a day): registering a query
+ * would otherwise let a caller fill the store for free. Applies to a single POST body, each
+ * operation of a batch, and the `query` parameter of a GET.
+ */
+export function queryTextLimit(maxQueryBytes: number): RequestHandler {
+  return (req, res, next) => {
+    const body: unknown = req.body;
+    const operations: unknown[] = Array.isArray(body) ? body : [body];
+    const texts: unknown[] = operations.map((operation) => (isPlainObject(operation) ? operation.query : undefined));
+    texts.push((req.query as Record<string, unknown> | undefined)?.query);
+    for (const text of texts.flat()) {
+      if (typeof text === 'string' && Buffer.byteLength(text, 'utf8') > maxQueryBytes) {
+        res.status(413).json({
+          errors: [{ message: `The query text is longer than ${maxQueryBytes} bytes (MAX_QUERY_BYTES)`, extensions: { code: ApolloServerErrorCode.BAD_REQUEST } }],
+        });
+        return;
+      }
+    }
+    next();
+  };
+}
+
 /** Answers the whole HTTP request with one GraphQL error, as Apollo does for a request it refuses. */
 function refuse(res: Response, error: GraphQLError): void {
   res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });

@@ -22,7 +22,7 @@ import { httpCachePlugin } from './http-cache.plugin';
 import { createHttpApp, type ReadinessCheck } from './http-app';
 import type { Logger } from './logger';
 import type { PresenceMetrics } from './metrics';
-import { operationBatchLimits } from './operation-batches';
+import { operationBatchLimits, queryTextLimit } from './operation-batches';
 import { queryLimitRules } from './query-limits.rules';
 import { requestLimitsPlugin, type RequestLimits } from './request-limits.plugin';
 import { errorLogging } from './error-logging.plugin';
@@ -130,6 +130,9 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     introspection: config.security.introspection,
     logger,
     isProduction: config.nodeEnv === 'production',
+    maxQueryBytes: config.security.limits.maxQueryBytes,
+    maxSubscriptionsPerConnection: config.security.limits.maxSubscriptionsPerConnection,
+    maxConnectionsPerCaller: config.security.limits.maxConnectionsPerCaller,
   });
   const batchLimits = operationBatchLimits(schema, {
     maxOperationsPerBatch: MAX_OPERATIONS_PER_BATCH,
@@ -141,7 +144,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     createHttpApp({
       cors: cors(config.web.corsOrigins),
       graphiql: config.web.graphiqlEnabled ? graphiqlRoutes({ assetsDir: defaultGraphiqlAssetsDir(), graphqlPath: GRAPHQL_PATH }) : undefined,
-      authenticate: authenticate(authenticator, logger), graphql: [batchLimits, graphql], metrics, readiness: options.readiness ?? [], maxBodyBytes: MAX_BODY_BYTES }),
+      authenticate: authenticate(authenticator, logger), graphql: [queryTextLimit(config.security.limits.maxQueryBytes), batchLimits, graphql], metrics, readiness: options.readiness ?? [], maxBodyBytes: MAX_BODY_BYTES }),
   );
 
   return {

@@ -4,7 +4,8 @@ import { PresenceChangedDocument } from '../../generated/graphql';
 import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
 import { postGraphQL } from '../support/graphql-client';
 import { graphqlWsClient, subscribe, type TestSubscription } from '../support/graphql-ws-client';
-import { bearer, dashboardKey, startApiKeyGraph } from '../support/secured-graph';
+import { makeIssuer, type TestIssuer } from '../support/credentials';
+import { bearer, dashboardKey, opsKey, startApiKeyGraph } from '../support/secured-graph';
 import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 import { waitFor } from '../support/wait-for';
 
@@ -168,6 +169,113 @@ describe('presenceChanged with API keys', () => {
   });
 });
 
+describe('WebSocket caps per connection and per caller', () => {
+  let graph: TestGraph;
+  beforeAll(async () => {
+    graph = await startApiKeyGraph({ MAX_SUBSCRIPTIONS_PER_CONNECTION: '2', MAX_CONNECTIONS_PER_CALLER: '1', MAX_QUERY_BYTES: '1024' });
+  });
+  afterAll(async () => {
+    await graph?.stop();
+  });
+
+  it('refuses a subscription beyond MAX_SUBSCRIPTIONS_PER_CONNECTION with BAD_USER_INPUT, and accepts one again once another completes', async () => {
+    const client = graphqlWsClient(graph.url, bearer(dashboardKey.key));
+    try {
+      const first = subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: ['GID_fleet-eu@@@cap-1'] });
+      const second = subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: ['GID_fleet-eu@@@cap-2'] });
+      expect(await changeOf(first, 'the first status')).toMatchObject({ initial: true });
+      expect(await changeOf(second, 'the second status')).toMatchObject({ initial: true });
+
+      const third = await subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: ['GID_fleet-eu@@@cap-3'] }).ended();
+      expect(third).toEqual({ errors: [expect.objectContaining({ message: expect.stringContaining('MAX_SUBSCRIPTIONS_PER_CONNECTION'), extensions: { code: 'BAD_USER_INPUT' } })] });
+
+      first.unsubscribe();
+      const again = subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: ['GID_fleet-eu@@@cap-3'] });
+      expect(await changeOf(again, 'the status after a slot freed')).toMatchObject({ device: { clientId: 'GID_fleet-eu@@@cap-3' }, initial: true });
+      second.unsubscribe();
+      again.unsubscribe();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('refuses a query text longer than MAX_QUERY_BYTES over the socket with BAD_REQUEST, before parsing it', async () => {
+    const client = graphqlWsClient(graph.url, bearer(dashboardKey.key));
+    try {
+      const padded = `{ devices(clientIds: ["GID_fleet-eu@@@long-1"]) { online } } # ${'x'.repeat(1024)}`;
+      expect(await subscribe(client, padded).ended()).toEqual({
+        errors: [expect.objectContaining({ message: expect.stringContaining('MAX_QUERY_BYTES'), extensions: { code: 'BAD_REQUEST' } })],
+      });
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('closes a caller\'s connection beyond MAX_CONNECTIONS_PER_CALLER with 4429, counts each caller apart, and frees the slot on close', async () => {
+    const watch = (client: Client, clientId: string) => subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: [clientId] });
+    const held = graphqlWsClient(graph.url, bearer(dashboardKey.key));
+    const other = graphqlWsClient(graph.url, bearer(opsKey.key));
+    const extra = graphqlWsClient(graph.url, bearer(dashboardKey.key));
+    try {
+      expect(await changeOf(watch(held, 'GID_fleet-eu@@@conn-1'), 'the held connection\'s status')).toMatchObject({ initial: true });
+      expect(await watch(extra, 'GID_fleet-eu@@@conn-2').ended()).toEqual({ closeCode: 4429, reason: 'Too many connections' });
+      expect(await changeOf(watch(other, 'GID_fleet-eu@@@conn-3'), 'another caller\'s status')).toMatchObject({ initial: true });
+
+      await held.dispose();
+      // The server counts the close when it sees it: each attempt is a fresh connection, refused until then.
+      await waitFor('a new connection once the held one closed', async () => {
+        const retry = graphqlWsClient(graph.url, bearer(dashboardKey.key));
+        try {
+          const result = await watch(retry, 'GID_fleet-eu@@@conn-4').next('the status on a new connection');
+          return result.data?.presenceChanged.initial === true;
+        } finally {
+          await retry.dispose();
+        }
+      });
+    } finally {
+      await Promise.all([held.dispose(), other.dispose(), extra.dispose()]);
+    }
+  });
+});
+
+describe('WebSocket connections of JWT callers', () => {
+  let issuer: TestIssuer;
+  let graph: TestGraph;
+  beforeAll(async () => {
+    issuer = await makeIssuer();
+    graph = await startTestGraph({ AUTH_MODE: 'jwt', JWT_JWKS_FILE: issuer.jwksFile, JWT_ISSUER: issuer.issuer, JWT_AUDIENCE: issuer.audience });
+  });
+  afterAll(async () => {
+    await graph?.stop();
+    issuer?.dispose();
+  });
+
+  it('serves subscriptions until the token expires, then closes the socket with 4401', async () => {
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const token = await issuer.sign({ instances: ['*'], groups: ['*'] }, { expiresAt });
+    const client = graphqlWsClient(graph.url, bearer(token));
+    try {
+      const subscription = subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: ['GID_fleet-eu@@@jwt-1'] });
+      expect(await changeOf(subscription, 'the current status')).toMatchObject({ initial: true });
+      expect(await subscription.ended(5000)).toEqual({ closeCode: 4401, reason: 'Credentials expired' });
+      expect(Date.now()).toBeGreaterThanOrEqual(expiresAt * 1000);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('closes at once a socket whose token expired within the verifier\'s clock tolerance, before any operation runs', async () => {
+    const token = await issuer.sign({ instances: ['*'], groups: ['*'] }, { expiresAt: Math.floor(Date.now() / 1000) - 1 });
+    const client = graphqlWsClient(graph.url, bearer(token));
+    try {
+      const end = await subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: ['GID_fleet-eu@@@jwt-2'] }).ended();
+      expect(end).toEqual({ closeCode: 4401, reason: 'Credentials expired' });
+    } finally {
+      await client.dispose();
+    }
+  });
+});
+
 describe('operations over WebSocket with INTROSPECTION=false', () => {
   let graph: TestGraph;
   let client: Client;
@@ -217,6 +325,7 @@ describe('presenceChanged on PRESENCE_SOURCE=alibaba (the shared poller)', () =>
       ALIBABA_CLOUD_ACCESS_KEY_ID: instance.accessKeyId,
       ALIBABA_CLOUD_ACCESS_KEY_SECRET: instance.accessKeySecret,
       SUBSCRIPTION_POLL_INTERVAL_MS: String(POLL_INTERVAL_MS),
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: String(SUBSCRIBERS),
     });
     client = graphqlWsClient(graph.url);
     // A thousand subscribers watching the same ten devices, over one socket (graphql-ws multiplexes).

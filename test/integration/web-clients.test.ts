@@ -99,6 +99,38 @@ describe('web clients', () => {
     });
   });
 
+  describe('query text limit (MAX_QUERY_BYTES, 8192 by default)', () => {
+    // A comment pads the text: only its length differs from a query that runs.
+    const padded = (clientId: string, bytes: number) => {
+      const query = `{ device(clientId: "${clientId}") { clientId } } #`;
+      return query + 'x'.repeat(bytes - query.length);
+    };
+    const post = async (body: unknown) => {
+      const response = await fetch(graph.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as { errors?: Array<{ message: string; extensions: { code: string } }> } };
+    };
+    const tooLong = { status: 413, body: { errors: [{ message: 'The query text is longer than 8192 bytes (MAX_QUERY_BYTES)', extensions: { code: 'BAD_REQUEST' } }] } };
+
+    it('runs a query text of exactly the limit', async () => {
+      expect(await post({ query: padded('GID_web@@@fits', 8192) })).toEqual({ status: 200, body: { data: { device: { clientId: 'GID_web@@@fits' } } } });
+    });
+
+    it('refuses a longer query text with 413, alone or in a batch', async () => {
+      expect(await post({ query: padded('GID_web@@@long', 8193) })).toEqual(tooLong);
+      expect(await post([{ query: QUERY }, { query: padded('GID_web@@@long', 8193) }])).toEqual(tooLong);
+    });
+
+    it('refuses to register a longer query as a persisted query, by GET or POST, so its hash stays unknown', async () => {
+      const query = padded('GID_web@@@apq-long', 8193);
+      const registered = await get(graph.url, { query, extensions: persisted(query) });
+      expect({ status: registered.status, body: await registered.json() }).toEqual(tooLong);
+      expect(await post({ query, extensions: persisted(query) })).toEqual(tooLong);
+
+      const byHash = (await (await get(graph.url, { extensions: persisted(query) })).json()) as { errors: Array<{ extensions: { code: string } }> };
+      expect(byHash.errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    });
+  });
+
   describe('GraphiQL', () => {
     const page = (url: string) => fetch(url, { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } });
 

@@ -16,6 +16,8 @@ export interface Caller {
   /** The API key's name, the JWT subject, or `anonymous@<address>`: in logs, and the fair-share bucket. */
   readonly name: string;
   readonly scope: Scope;
+  /** When the credentials stop being valid (a JWT's `exp`), in ms since the epoch; absent: never. */
+  readonly expiresAtMs?: number;
 }
 
 /** Every device: the scope of anonymous callers (AUTH_MODE=none). */

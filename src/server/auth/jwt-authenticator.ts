@@ -33,7 +33,9 @@ export class JwtAuthenticator implements Authenticator {
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new UnauthenticatedError('Invalid token: it names no subject (sub)', 'no sub');
     }
-    return { name: payload.sub, scope: this.scopeOf(payload) };
+    // Checked again by long-lived connections (graphql-ws.ts), which authenticate only once.
+    const expiresAtMs = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+    return { name: payload.sub, scope: this.scopeOf(payload), ...(expiresAtMs !== undefined && { expiresAtMs }) };
   }
 
   private async verify(token: string): Promise<JWTPayload> {

@@ -13,7 +13,24 @@ describe('loadConfig: security', () => {
   it('serves anonymous callers by default outside production, with introspection and the documented limits', () => {
     const { security } = loadConfig({});
     expect(security).toMatchObject({ authMode: 'none', introspection: true, callerLookupsPerSecond: 250 });
-    expect(security.limits).toEqual({ maxTokens: 2000, maxDepth: 8, maxAliases: 30, maxDirectives: 10, maxCost: 500 });
+    expect(security.limits).toEqual({
+      maxTokens: 2000,
+      maxDepth: 8,
+      maxAliases: 30,
+      maxDirectives: 10,
+      maxCost: 500,
+      maxQueryBytes: 8192,
+      maxSubscriptionsPerConnection: 20,
+      maxConnectionsPerCaller: 20,
+    });
+  });
+
+  it('reads the query text, subscription and connection caps, and refuses values outside their ranges', () => {
+    const { limits } = loadConfig({ MAX_QUERY_BYTES: '4096', MAX_SUBSCRIPTIONS_PER_CONNECTION: '5', MAX_CONNECTIONS_PER_CALLER: '3' }).security;
+    expect(limits).toMatchObject({ maxQueryBytes: 4096, maxSubscriptionsPerConnection: 5, maxConnectionsPerCaller: 3 });
+    expect(() => loadConfig({ MAX_QUERY_BYTES: '10' })).toThrow(/MAX_QUERY_BYTES must be a whole number from 256 to 1048576; got "10"/);
+    expect(() => loadConfig({ MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' })).toThrow(/MAX_SUBSCRIPTIONS_PER_CONNECTION must be a whole number from 1/);
+    expect(() => loadConfig({ MAX_CONNECTIONS_PER_CALLER: 'many' })).toThrow(/MAX_CONNECTIONS_PER_CALLER must be a whole number from 1/);
   });
 
   it('refuses to start in production without authentication, saying how to fix it', () => {

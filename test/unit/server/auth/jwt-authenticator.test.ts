@@ -23,10 +23,13 @@ describe('JwtAuthenticator', () => {
   afterAll(() => issuer.dispose());
 
   it('names the caller by the token subject, with the scope of its claims', async () => {
-    const token = await issuer.sign({ sub: 'fleet-ui', instances: ['mqtt-cn-prod'], 'https://presence.example/groups': 'GID_fleet-* GID_lab' });
+    const expiresAt = Math.floor(Date.now() / 1000) + 300;
+    const token = await issuer.sign({ sub: 'fleet-ui', instances: ['mqtt-cn-prod'], 'https://presence.example/groups': 'GID_fleet-* GID_lab' }, { expiresAt });
     await expect(authenticator.authenticate({ bearer: token })).resolves.toEqual({
       name: 'fleet-ui',
       scope: { instances: ['mqtt-cn-prod'], groups: ['GID_fleet-*', 'GID_lab'] },
+      // For connections that outlive the check (graphql-ws.ts): the token's exp, in milliseconds.
+      expiresAtMs: expiresAt * 1000,
     });
   });
 
