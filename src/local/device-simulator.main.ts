@@ -1,5 +1,5 @@
 /**
- * `npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix device-] [--flap-ms N]`:
+ * `npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix sim-] [--flap-ms N]`:
  * simulated devices as real MQTT connections to the local instance's broker (or any broker), until Ctrl-C.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -7,7 +7,7 @@ import { loadLocalInstanceConfig } from '../config';
 import { hostPort } from './listen';
 import { startSimulatedDevices } from './device-simulator';
 
-const USAGE = 'usage: npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix device-] [--flap-ms N]';
+const USAGE = 'usage: npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix sim-] [--flap-ms N]';
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine({
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
       count: { type: 'string' },
       url: { type: 'string' },
       group: { type: 'string', default: 'GID_demo' },
-      prefix: { type: 'string', default: 'device-' },
+      // Not the demo devices' `device-`: a second client with the same ID would take over their sessions.
+      prefix: { type: 'string', default: 'sim-' },
       'flap-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
