@@ -16,21 +16,28 @@ describe('createPresenceDispatcher', () => {
   });
 
   it('packs partial calls across requests by default, and sends each at once with UPSTREAM_PARTIAL_BATCH_INTERVAL_MS=0', async () => {
-    const callsFor = async (env: Record<string, string>) => {
-      const api = new FakeSessionApi();
-      const dispatcher = createPresenceDispatcher(loadConfig(env).presence, { api, maxCallMs: 7000 });
-      // Three one-ID requests a tick apart, as concurrent requests reach the dispatcher.
-      const answers = [dispatcher.lookup([key(0)])];
-      for (const n of [1, 2]) {
-        await new Promise((resolve) => setImmediate(resolve));
-        answers.push(dispatcher.lookup([key(n)]));
-      }
-      await Promise.all(answers);
-      dispatcher.close();
-      return api.calls;
-    };
-    expect(await callsFor({})).toEqual([clientIds(1), clientIds(2, 1)]);
-    expect(await callsFor({ UPSTREAM_PARTIAL_BATCH_INTERVAL_MS: '0' })).toEqual([clientIds(1), clientIds(1, 1), clientIds(1, 2)]);
+    // Fake time: the default spacing is 10 ms, and a loaded machine must not decide what packs.
+    jest.useFakeTimers();
+    try {
+      const callsFor = async (env: Record<string, string>) => {
+        const api = new FakeSessionApi();
+        const dispatcher = createPresenceDispatcher(loadConfig(env).presence, { api, maxCallMs: 7000 });
+        // Three one-ID requests a millisecond apart, as concurrent requests reach the dispatcher.
+        const answers = [dispatcher.lookup([key(0)])];
+        for (const n of [1, 2]) {
+          await jest.advanceTimersByTimeAsync(1);
+          answers.push(dispatcher.lookup([key(n)]));
+        }
+        await jest.advanceTimersByTimeAsync(1000);
+        await Promise.all(answers);
+        dispatcher.close();
+        return api.calls;
+      };
+      expect(await callsFor({})).toEqual([clientIds(1), clientIds(2, 1)]);
+      expect(await callsFor({ UPSTREAM_PARTIAL_BATCH_INTERVAL_MS: '0' })).toEqual([clientIds(1), clientIds(1, 1), clientIds(1, 2)]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('opens the circuit after UPSTREAM_BREAKER_FAILURES consecutive failed calls, for UPSTREAM_BREAKER_COOLDOWN_MS', async () => {
