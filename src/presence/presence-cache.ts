@@ -27,37 +27,54 @@ export interface MemoryPresenceCacheOptions {
 }
 
 /**
- * A per-process LRU: a `Map` keeps insertion order, so re-inserting an entry on each read or write
- * makes the first key the least recently used. Bounded, because keys come from callers.
+ * A per-process LRU: a `Map` keeps insertion order, so re-inserting an entry on a read or write makes
+ * the first key the least recently used. Bounded, because keys come from callers.
+ *
+ * A read re-inserts an entry only when it has fallen out of the newest quarter of the map (judged by
+ * a counter of insertions, `stamp`), so reads of hot keys cost a `get`, not a `delete` and a `set`.
+ * Eviction stays bounded and nearly LRU: an entry read survives at least `maxEntries - slack - 1`
+ * further insertions (exact for the newest entry, and for any entry when `maxEntries` < 4).
  */
 export class MemoryPresenceCache implements PresenceCacheStore {
-  private readonly entries = new Map<string, { value: CachedPresence; expiresAtMs: number }>();
+  private readonly entries = new Map<string, { value: CachedPresence; expiresAtMs: number; stamp: number }>();
   private readonly maxEntries: number;
+  /** How many insertions an entry may lag behind the newest before a read re-inserts it. */
+  private readonly slack: number;
   private readonly now: Clock;
+  private insertions = 0;
 
   constructor(options: MemoryPresenceCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 100_000;
     assertNumberOption('MemoryPresenceCache', 'maxEntries', this.maxEntries, { min: 1, integer: true });
+    this.slack = Math.floor(this.maxEntries / 4);
     this.now = options.now ?? systemClock;
   }
 
   async getMany(keys: string[]): Promise<Array<CachedPresence | undefined>> {
     const now = this.now();
-    return keys.map((key) => {
+    const found: Array<CachedPresence | undefined> = [];
+    for (const key of keys) {
       const entry = this.entries.get(key);
-      if (!entry) return undefined;
-      this.entries.delete(key);
-      if (entry.expiresAtMs <= now) return undefined;
-      this.entries.set(key, entry);
-      return entry.value;
-    });
+      if (!entry || entry.expiresAtMs <= now) {
+        if (entry) this.entries.delete(key);
+        found.push(undefined);
+        continue;
+      }
+      if (this.insertions - entry.stamp > this.slack) {
+        this.entries.delete(key);
+        entry.stamp = ++this.insertions;
+        this.entries.set(key, entry);
+      }
+      found.push(entry.value);
+    }
+    return found;
   }
 
   async setMany(entries: Array<[string, CachedPresence]>, ttlMs: number): Promise<void> {
     const expiresAtMs = this.now() + ttlMs;
     for (const [key, value] of entries) {
       this.entries.delete(key);
-      this.entries.set(key, { value, expiresAtMs });
+      this.entries.set(key, { value, expiresAtMs, stamp: ++this.insertions });
     }
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= this.maxEntries) break;

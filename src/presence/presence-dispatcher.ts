@@ -145,8 +145,8 @@ export class PresenceDispatcher implements PresenceLookup {
     setMaxListeners(0, this.closing.signal);
   }
 
-  async lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
-    const ids = keys.map(presenceKeyId);
+  async lookup(keys: readonly PresenceKey[], keyIds?: string[]): Promise<PresenceResult[]> {
+    const ids = keyIds ?? keys.map(presenceKeyId);
     const cached = await this.readCache(ids);
     const now = this.now();
     let waiting = false;

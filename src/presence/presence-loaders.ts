@@ -39,7 +39,7 @@ export class RequestPresence {
       throw new TypeError(`maxIdsPerRequest must be a positive whole number; got ${options.maxIdsPerRequest}`);
     }
     // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests.
-    this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid)), { cacheKeyFn: presenceKeyId });
+    this.cached = new DataLoader((keys) => this.guarded(keys, (valid, ids) => this.lookup.lookup(valid, ids)), { cacheKeyFn: presenceKeyId });
     this.exact = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid)), { cacheKeyFn: presenceKeyId });
   }
 
@@ -57,26 +57,29 @@ export class RequestPresence {
    */
   private async guarded(
     keys: readonly PresenceKey[],
-    send: (valid: PresenceKey[]) => Promise<PresenceResult[]>,
+    send: (valid: PresenceKey[], ids: string[]) => Promise<PresenceResult[]>,
   ): Promise<PresenceResult[]> {
     const results: PresenceResult[] = new Array(keys.length);
     const valid: PresenceKey[] = [];
     const validAt: number[] = [];
+    const validIds: string[] = [];
     keys.forEach((key, index) => {
       try {
         assertValidInstanceId(key.instanceId);
         parseClientId(key.clientId);
         this.assertInScope(key);
-        this.admit(key);
+        const id = presenceKeyId(key);
+        this.admit(id);
         valid.push(key);
         validAt.push(index);
+        validIds.push(id);
       } catch (error) {
         results[index] = error as Error;
       }
     });
-    this.spendAllowance(valid, validAt, results);
+    this.spendAllowance(valid, validAt, validIds, results);
     if (valid.length > 0) {
-      const answers = await send(valid);
+      const answers = await send(valid, validIds);
       answers.forEach((answer, i) => (results[validAt[i]] = answer));
     }
     return results;
@@ -89,7 +92,7 @@ export class RequestPresence {
   }
 
   /** Keeps the keys the caller's share grants (in the order asked) and fails the rest in place. */
-  private spendAllowance(valid: PresenceKey[], validAt: number[], results: PresenceResult[]): void {
+  private spendAllowance(valid: PresenceKey[], validAt: number[], validIds: string[], results: PresenceResult[]): void {
     if (!this.options.allowance || valid.length === 0) return;
     const { granted, retryAfterMs } = this.options.allowance.take(valid.length);
     if (granted === valid.length) return;
@@ -99,10 +102,10 @@ export class RequestPresence {
     );
     for (const index of validAt.splice(granted)) results[index] = refused;
     valid.splice(granted);
+    validIds.splice(granted);
   }
 
-  private admit(key: PresenceKey): void {
-    const id = presenceKeyId(key);
+  private admit(id: string): void {
     if (this.seen.has(id)) return;
     if (this.seen.size >= this.options.maxIdsPerRequest) {
       throw new InvalidInputError(`This request asks for more than ${this.options.maxIdsPerRequest} distinct Client IDs (MAX_IDS_PER_REQUEST)`);

@@ -32,8 +32,11 @@ export function matchesPattern(pattern: string, value: string): boolean {
  * parse is out of every scope other than `*`, though the loader reports it as malformed first.
  */
 export function scopePredicate(scope: Scope): (key: PresenceKey) => boolean {
+  const allInstances = scope.instances.includes('*');
+  // `*` for both: every key is in scope, so no Client ID needs parsing (the anonymous caller's case).
+  if (allInstances && scope.groups.includes('*')) return allowAll;
   return (key) => {
-    if (!scope.instances.some((pattern) => matchesPattern(pattern, key.instanceId))) return false;
+    if (!allInstances && !scope.instances.some((pattern) => matchesPattern(pattern, key.instanceId))) return false;
     let groupId: string;
     try {
       groupId = parseClientId(key.clientId).groupId;
@@ -42,4 +45,8 @@ export function scopePredicate(scope: Scope): (key: PresenceKey) => boolean {
     }
     return scope.groups.some((pattern) => matchesPattern(pattern, groupId));
   };
+}
+
+function allowAll(): boolean {
+  return true;
 }
