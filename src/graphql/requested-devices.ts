@@ -65,6 +65,28 @@ export function countDeviceEntries(
   return entries;
 }
 
+/**
+ * `countRequestedDevices` and `countDeviceEntries` in one walk of the operation (its arguments are
+ * coerced once, not twice): what the request limits check on every request.
+ */
+export function countRequestedDevicesAndEntries(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | undefined,
+  defaultInstanceId: string | undefined,
+): { requested: number; entries: number } {
+  const keys = new Set<string>();
+  let entries = 0;
+  visitRequestedDevices(schema, document, operationName, variables, (clientId, instanceId) => {
+    entries++;
+    if (typeof clientId !== 'string') return;
+    const instance = typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? '');
+    keys.add(`${instance}\n${clientId}`);
+  });
+  return { requested: keys.size, entries };
+}
+
 /** Calls `visit` with the arguments of every device the operation asks about, as given. */
 function visitRequestedDevices(
   schema: GraphQLSchema,

@@ -53,18 +53,22 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
  * operation of a batch, and the `query` parameter of a GET.
  */
 export function queryTextLimit(maxQueryBytes: number): RequestHandler {
+  // Runs on every request, so it allocates nothing and only measures UTF-8 bytes when the text could
+  // be over (a UTF-16 code unit is at most 3 bytes). A query parameter given twice is an array.
+  const tooLong = (text: unknown, nested = false): boolean => {
+    if (Array.isArray(text)) return !nested && text.some((item) => tooLong(item, true));
+    return typeof text === 'string' && text.length * 3 > maxQueryBytes && Buffer.byteLength(text, 'utf8') > maxQueryBytes;
+  };
   return (req, res, next) => {
     const body: unknown = req.body;
-    const operations: unknown[] = Array.isArray(body) ? body : [body];
-    const texts: unknown[] = operations.map((operation) => (isPlainObject(operation) ? operation.query : undefined));
-    texts.push((req.query as Record<string, unknown> | undefined)?.query);
-    for (const text of texts.flat()) {
-      if (typeof text === 'string' && Buffer.byteLength(text, 'utf8') > maxQueryBytes) {
-        res.status(413).json({
-          errors: [{ message: `The query text is longer than ${maxQueryBytes} bytes (MAX_QUERY_BYTES)`, extensions: { code: ApolloServerErrorCode.BAD_REQUEST } }],
-        });
-        return;
-      }
+    const over = Array.isArray(body)
+      ? body.some((operation) => isPlainObject(operation) && tooLong(operation.query))
+      : isPlainObject(body) && tooLong(body.query);
+    if (over || tooLong((req.query as Record<string, unknown> | undefined)?.query)) {
+      res.status(413).json({
+        errors: [{ message: `The query text is longer than ${maxQueryBytes} bytes (MAX_QUERY_BYTES)`, extensions: { code: ApolloServerErrorCode.BAD_REQUEST } }],
+      });
+      return;
     }
     next();
   };

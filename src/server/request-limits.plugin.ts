@@ -1,8 +1,8 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PresenceErrorCode } from '../presence/errors';
 import type { GraphQLContext } from '../graphql/context';
-import { countDeviceEntries, countRequestedDevices } from '../graphql/requested-devices';
+import { countRequestedDevicesAndEntries } from '../graphql/requested-devices';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,
@@ -14,13 +14,15 @@ import { countDeviceEntries, countRequestedDevices } from '../graphql/requested-
  * alone would let 5,000 IDs in a variable through.
  */
 export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<GraphQLContext> {
+  // One listener for every request: it keeps no per-request state.
+  const listener: GraphQLRequestListener<GraphQLContext> = {
+    async didResolveOperation({ schema, document, operationName, request }) {
+      assertWithinRequestLimits(schema, document, operationName, request.variables, options);
+    },
+  };
   return {
     async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, operationName, request }) {
-          assertWithinRequestLimits(schema, document, operationName, request.variables, options);
-        },
-      };
+      return listener;
     },
   };
 }
@@ -39,9 +41,8 @@ export function assertWithinRequestLimits(
   variables: Record<string, unknown> | null | undefined,
   options: RequestLimits,
 ): void {
-  const requested = countRequestedDevices(schema, document, operationName, variables ?? undefined, options.defaultInstanceId);
+  const { requested, entries } = countRequestedDevicesAndEntries(schema, document, operationName, variables ?? undefined, options.defaultInstanceId);
   if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
-  const entries = countDeviceEntries(schema, document, operationName, variables ?? undefined);
   if (entries > options.maxCost) {
     throw new GraphQLError(`This operation would return ${entries} devices; at most ${options.maxCost} are allowed (MAX_QUERY_COST)`, {
       extensions: { code: PresenceErrorCode.BadUserInput, http: { status: 400 } },
