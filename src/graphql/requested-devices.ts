@@ -9,74 +9,33 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 
+export interface RequestedDevices {
+  /** One entry per instance and Client ID: what MAX_IDS_PER_REQUEST bounds. */
+  keys: Set<string>;
+  /**
+   * The device entries the answer would hold, duplicates and aliases counted: what MAX_QUERY_COST
+   * bounds (distinct IDs are capped separately, but 5,000 copies of one ID are 5,000 answers to build).
+   */
+  entries: number;
+}
+
 /**
- * Counts the distinct devices one operation asks about, before it runs: `device` and `devices` with
+ * The devices one operation asks about, before it runs, in one walk: `device` and `devices` with
  * every alias and fragment, and the `Device` representations of a federation `_entities` call. IDs
  * passed in variables count too (a cost analysis that only reads the document would miss them).
  *
- * This lets a request over MAX_IDS_PER_REQUEST fail before any upstream call; the per-request loader
- * enforces the same cap as a backstop.
+ * This lets a request over its limits fail before any upstream call; the per-request loader enforces
+ * the distinct-ID cap as a backstop. A batch of operations shares one request's cap: pass the same
+ * `keys` for each of its operations.
  */
-export function countRequestedDevices(
+export function tallyRequestedDevices(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
   defaultInstanceId: string | undefined,
-): number {
-  return collectRequestedDevices(schema, document, operationName, variables, defaultInstanceId, new Set()).size;
-}
-
-/**
- * Adds the devices one operation asks about to `keys` (one entry per instance and Client ID) and
- * returns it: a batch of operations shares one request's cap, so its operations are counted into
- * one set.
- */
-export function collectRequestedDevices(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  variables: Record<string, unknown> | undefined,
-  defaultInstanceId: string | undefined,
-  keys: Set<string>,
-): Set<string> {
-  visitRequestedDevices(schema, document, operationName, variables, (clientId, instanceId) => {
-    if (typeof clientId !== 'string') return;
-    const instance = typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? '');
-    keys.add(`${instance}\n${clientId}`);
-  });
-  return keys;
-}
-
-/**
- * The device entries one operation would return, before it runs: each `device` field, each element
- * of a `devices` list (variables included) and each `_entities` Device representation, with
- * duplicates and aliases counted. What MAX_QUERY_COST bounds: distinct IDs are capped separately,
- * but 5,000 copies of one ID would still be 5,000 answers to build.
- */
-export function countDeviceEntries(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  variables: Record<string, unknown> | undefined,
-): number {
-  let entries = 0;
-  visitRequestedDevices(schema, document, operationName, variables, () => entries++);
-  return entries;
-}
-
-/**
- * `countRequestedDevices` and `countDeviceEntries` in one walk of the operation (its arguments are
- * coerced once, not twice): what the request limits check on every request.
- */
-export function countRequestedDevicesAndEntries(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  operationName: string | null | undefined,
-  variables: Record<string, unknown> | undefined,
-  defaultInstanceId: string | undefined,
-): { requested: number; entries: number } {
-  const keys = new Set<string>();
+  keys: Set<string> = new Set(),
+): RequestedDevices {
   let entries = 0;
   visitRequestedDevices(schema, document, operationName, variables, (clientId, instanceId) => {
     entries++;
@@ -84,7 +43,7 @@ export function countRequestedDevicesAndEntries(
     const instance = typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? '');
     keys.add(`${instance}\n${clientId}`);
   });
-  return { requested: keys.size, entries };
+  return { keys, entries };
 }
 
 /** Calls `visit` with the arguments of every device the operation asks about, as given. */

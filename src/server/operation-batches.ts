@@ -1,7 +1,7 @@
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import type { RequestHandler, Response } from 'express';
 import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { collectRequestedDevices } from '../graphql/requested-devices';
+import { tallyRequestedDevices } from '../graphql/requested-devices';
 import { tooManyDevicesError } from './request-limits.plugin';
 
 export interface OperationBatchLimits {
@@ -37,7 +37,7 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
       // Ill-typed operationName or variables: counted as absent here, and Apollo refuses them anyway.
       const operationName = typeof operation.operationName === 'string' ? operation.operationName : undefined;
       const variables = isPlainObject(operation.variables) ? operation.variables : undefined;
-      collectRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys);
+      tallyRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys);
     }
     if (keys.size > limits.maxIdsPerRequest) {
       return refuse(res, tooManyDevicesError(keys.size, limits.maxIdsPerRequest, `This batch of ${body.length} operations`));

@@ -2,7 +2,7 @@ import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server'
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PresenceErrorCode } from '../presence/errors';
 import type { GraphQLContext } from '../graphql/context';
-import { countRequestedDevicesAndEntries } from '../graphql/requested-devices';
+import { tallyRequestedDevices } from '../graphql/requested-devices';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,
@@ -41,7 +41,8 @@ export function assertWithinRequestLimits(
   variables: Record<string, unknown> | null | undefined,
   options: RequestLimits,
 ): void {
-  const { requested, entries } = countRequestedDevicesAndEntries(schema, document, operationName, variables ?? undefined, options.defaultInstanceId);
+  const { keys, entries } = tallyRequestedDevices(schema, document, operationName, variables ?? undefined, options.defaultInstanceId);
+  const requested = keys.size;
   if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
   if (entries > options.maxCost) {
     throw new GraphQLError(`This operation would return ${entries} devices; at most ${options.maxCost} are allowed (MAX_QUERY_COST)`, {

@@ -1,15 +1,15 @@
 import { parse, type GraphQLSchema } from 'graphql';
-import { collectRequestedDevices, countDeviceEntries, countRequestedDevices } from '../../../src/graphql/requested-devices';
+import { tallyRequestedDevices } from '../../../src/graphql/requested-devices';
 import { buildPresenceSchema } from '../../../src/graphql/schema';
 
-describe('countRequestedDevices', () => {
+describe('tallyRequestedDevices: distinct devices', () => {
   let schema: GraphQLSchema;
   beforeAll(async () => {
     schema = await buildPresenceSchema();
   });
 
   const count = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
-    countRequestedDevices(schema, parse(query), operationName, variables, 'inst-default');
+    tallyRequestedDevices(schema, parse(query), operationName, variables, 'inst-default').keys.size;
 
   it('counts each distinct device once across device, devices and aliases', () => {
     const query = `{
@@ -57,20 +57,20 @@ describe('countRequestedDevices', () => {
 
   it('collects the operations of a batch into one set, so a device asked by several counts once', () => {
     const keys = new Set<string>();
-    collectRequestedDevices(schema, parse('{ devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { online } }'), undefined, undefined, 'inst-default', keys);
-    collectRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@2") { online } }'), undefined, undefined, 'inst-default', keys);
-    collectRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@3") { online } }'), undefined, undefined, 'inst-default', keys);
+    tallyRequestedDevices(schema, parse('{ devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { online } }'), undefined, undefined, 'inst-default', keys);
+    tallyRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@2") { online } }'), undefined, undefined, 'inst-default', keys);
+    tallyRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@3") { online } }'), undefined, undefined, 'inst-default', keys);
     expect(keys.size).toBe(3);
   });
 });
 
-describe('countDeviceEntries', () => {
+describe('tallyRequestedDevices: device entries', () => {
   let schema: GraphQLSchema;
   beforeAll(async () => {
     schema = await buildPresenceSchema();
   });
 
-  const entries = (query: string, variables?: Record<string, unknown>) => countDeviceEntries(schema, parse(query), undefined, variables);
+  const entries = (query: string, variables?: Record<string, unknown>) => tallyRequestedDevices(schema, parse(query), undefined, variables, undefined).entries;
 
   it('counts every device the answer would hold, duplicates and aliases included', () => {
     const query = `{
