@@ -7,9 +7,8 @@ import { join } from 'node:path';
 const PACKAGES = [
   '@apollo/server',
   '@apollo/subgraph',
-  '@as-integrations/express5',
-  'express',
   'graphql',
+  'graphql-jit',
   'type-graphql',
   'dataloader',
   '@alicloud/openapi-client',

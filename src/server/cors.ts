@@ -1,5 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * Request headers a web client may send cross-origin: JSON bodies, credentials (auth), and the
@@ -21,29 +20,30 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
 /**
  * CORS for /graphql with an allow-list (CORS_ORIGINS); by default no other origin may read answers.
  * No `Access-Control-Allow-Credentials`: callers authenticate with headers, never cookies, so no
- * page can borrow a user's session here. A preflight ends here, allowed or not, before
- * authentication (it carries no credentials by design) and before any GraphQL work.
+ * page can borrow a user's session here. Sets the headers on `res` and returns true when it has
+ * answered a preflight, allowed or not: that runs before authentication (a preflight carries no
+ * credentials by design) and before any GraphQL work.
  */
-export function cors(allowedOrigins: readonly string[]): RequestHandler {
+export function cors(allowedOrigins: readonly string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
   const allowed = new Set(allowedOrigins);
-  return (req, res, next) => {
+  return (req, res) => {
     const origin = req.headers.origin;
     // Answers differ by Origin: a cache must not hand one origin's answer to another.
-    res.vary('Origin');
+    res.setHeader('vary', 'Origin');
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     if (origin !== undefined && allowed.has(origin)) {
-      res.set('Access-Control-Allow-Origin', origin);
+      res.setHeader('access-control-allow-origin', origin);
       if (preflight) {
-        res.set({
-          'Access-Control-Allow-Methods': 'GET, POST',
-          'Access-Control-Allow-Headers': ALLOWED_HEADERS,
-          'Access-Control-Max-Age': String(PREFLIGHT_MAX_AGE_SECONDS),
-        });
+        res.setHeader('access-control-allow-methods', 'GET, POST');
+        res.setHeader('access-control-allow-headers', ALLOWED_HEADERS);
+        res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
       }
     }
+    if (!preflight) return false;
     // Not allowed: answered without permission headers, so the browser sends nothing further.
-    if (preflight) return void res.status(204).end();
-    next();
+    res.statusCode = 204;
+    res.end();
+    return true;
   };
 }
 

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import express, { type Request, type Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type Router } from 'express';
+import Negotiator from 'negotiator';
 
 /**
  * GraphiQL, self-hosted: a browser asking for GET /graphql (Accept: text/html) gets the page, and
@@ -10,28 +12,36 @@ import express, { type Request, type Router } from 'express';
  * page works where no CDN is reachable, and its Content-Security-Policy lets it reach nothing else.
  * This replaces Apollo's landing pages, which load from Apollo's CDN.
  */
-export function graphiqlRoutes(options: { assetsDir: string; graphqlPath: string }): Router {
-  const { assetsDir, graphqlPath } = options;
-  const router = express.Router();
+export function graphiqlPage(options: { assetsDir: string }): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   let page: Promise<string> | undefined;
-
-  router.get(graphqlPath, async (req, res, next) => {
-    if (req.path !== graphqlPath || !prefersHtml(req)) return next();
+  // Resolves true when it answered (a browser asking for the page), false to let GraphQL handle it.
+  return async (req, res) => {
+    if (req.method !== 'GET' || !prefersHtml(req)) return false;
     let html: string;
     try {
-      html = await (page ??= readFile(join(assetsDir, 'index.html'), 'utf8'));
+      html = await (page ??= readFile(join(options.assetsDir, 'index.html'), 'utf8'));
     } catch {
       page = undefined; // built later (npm run build): found on the next request
-      res.status(503).type('text/plain').send('GraphiQL is not built on this server: run `npm run build`, then reload.\n');
-      return;
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end('GraphiQL is not built on this server: run `npm run build`, then reload.\n');
+      return true;
     }
-    res.set({ ...SECURITY_HEADERS, 'Content-Security-Policy': contentSecurityPolicy(req.headers.host), 'Cache-Control': 'no-cache' });
-    res.type('html').send(html);
-  });
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'Content-Security-Policy': contentSecurityPolicy(req.headers.host),
+      'Cache-Control': 'no-cache',
+      'Content-Type': 'text/html; charset=utf-8',
+    });
+    res.end(html);
+    return true;
+  };
+}
 
+/** The page's script and styles, under /graphiql/. */
+export function graphiqlAssets(options: { assetsDir: string }): Router {
+  const router = express.Router();
   router.use(
     '/graphiql',
-    express.static(assetsDir, {
+    express.static(options.assetsDir, {
       index: false,
       // Revalidated (ETag) rather than cached for long: the file names carry no content hash.
       setHeaders: (res) => res.set({ ...SECURITY_HEADERS, 'Cache-Control': 'no-cache' }),
@@ -55,8 +65,8 @@ const SECURITY_HEADERS = {
 };
 
 /** Like Apollo's landing-page rule: a GET whose Accept prefers HTML over JSON (a browser's address bar). */
-function prefersHtml(req: Request): boolean {
-  return req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html';
+function prefersHtml(req: IncomingMessage): boolean {
+  return new Negotiator(req).mediaType(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html';
 }
 
 /**

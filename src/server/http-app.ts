@@ -1,5 +1,9 @@
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { refusal, sendRefusal } from './http-refusal';
 import type { PresenceMetrics } from './metrics';
+
+export const GRAPHQL_PATH = '/graphql';
 
 export interface ReadinessCheck {
   name: string;
@@ -7,20 +11,10 @@ export interface ReadinessCheck {
   check(): Promise<void>;
 }
 
-/**
- * Body errors (too large, not JSON) as GraphQL-shaped JSON; anything else a bare 500. Express's own
- * handler would answer HTML with the stack trace outside NODE_ENV=production.
- */
-const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {
+/** Express's own handler would answer HTML with the stack trace outside NODE_ENV=production. */
+const internalError: ErrorRequestHandler = (error, _req, res, next) => {
   if (res.headersSent) return next(error);
-  if (error.type === 'entity.too.large') {
-    res.status(413).json({ errors: [{ message: 'The request body is too large', extensions: { code: 'BAD_REQUEST' } }] });
-  } else if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
-    const message = error.type === 'entity.parse.failed' ? 'The request body is not valid JSON' : 'The request body could not be read';
-    res.status(error.status).json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
-  } else {
-    res.status(500).json({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
-  }
+  sendRefusal(res, refusal(500, 'Internal server error', 'INTERNAL_SERVER_ERROR'));
 };
 
 /**
@@ -28,18 +22,13 @@ const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string
  * (/healthz process alive, /readyz dependencies reachable, /metrics Prometheus text).
  */
 export function createHttpApp(options: {
-  /** Runs first on /graphql: CORS headers, and preflights answered before anything else runs. */
-  cors: RequestHandler;
-  /** The self-hosted GraphiQL (GET /graphql from a browser, /graphiql/ assets); unset when disabled. */
-  graphiql?: RequestHandler;
-  /** Runs on /graphql before the body is read: refuses callers without valid credentials. */
-  authenticate: RequestHandler;
-  /** The handlers of /graphql, in order, after the JSON body parser. */
-  graphql: readonly RequestHandler[];
+  /** /graphql (and /graphql/), every method: graphql-http-handler.ts. */
+  graphql: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The self-hosted GraphiQL's assets under /graphiql/; unset when disabled. */
+  graphiqlAssets?: RequestHandler;
   metrics: PresenceMetrics;
   readiness: readonly ReadinessCheck[];
-  maxBodyBytes: number;
-}): Express {
+}): RequestListener {
   const app = express();
   app.disable('x-powered-by');
 
@@ -67,10 +56,17 @@ export function createHttpApp(options: {
     res.type(contentType).send(body);
   });
 
-  app.use('/graphql', options.cors);
-  // Before authentication: the page and its assets are public; the operations it sends are not.
-  if (options.graphiql) app.use(options.graphiql);
-  app.use('/graphql', options.authenticate, express.json({ limit: options.maxBodyBytes }), ...options.graphql);
-  app.use(bodyErrors);
-  return app;
+  if (options.graphiqlAssets) app.use(options.graphiqlAssets);
+  app.use(internalError);
+  return (req, res) => {
+    if (isGraphQLPath(req.url)) options.graphql(req, res);
+    else app(req, res);
+  };
+}
+
+/** `/graphql` or `/graphql/`, with or without a query string. */
+function isGraphQLPath(url = ''): boolean {
+  const end = url.indexOf('?');
+  const path = end === -1 ? url : url.slice(0, end);
+  return path === GRAPHQL_PATH || path === `${GRAPHQL_PATH}/`;
 }

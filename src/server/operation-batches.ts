@@ -1,7 +1,7 @@
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import type { RequestHandler, Response } from 'express';
-import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { tallyRequestedDevices } from '../graphql/requested-devices';
+import { refusal, type HttpRefusal } from './http-refusal';
 import { tooManyDevicesError } from './request-limits.plugin';
 
 export interface OperationBatchLimits {
@@ -22,13 +22,11 @@ export interface OperationBatchLimits {
  * of a batch concurrently, so one could already be calling upstream when a later one finds the total
  * over the cap. Operations that do not parse are left to Apollo, which answers them one by one.
  */
-export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBatchLimits): RequestHandler {
-  return (req, res, next) => {
-    const body: unknown = req.body;
-    if (!Array.isArray(body)) return next();
+export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBatchLimits): (body: unknown) => HttpRefusal | undefined {
+  return (body) => {
+    if (!Array.isArray(body)) return undefined;
     if (body.length > limits.maxOperationsPerBatch) {
-      const message = `This request batches ${body.length} operations; at most ${limits.maxOperationsPerBatch} are allowed per HTTP request`;
-      return refuse(res, new GraphQLError(message, { extensions: { code: ApolloServerErrorCode.BAD_REQUEST } }));
+      return refusal(400, `This request batches ${body.length} operations; at most ${limits.maxOperationsPerBatch} are allowed per HTTP request`);
     }
     const keys = new Set<string>();
     for (const operation of body) {
@@ -40,9 +38,10 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
       tallyRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys);
     }
     if (keys.size > limits.maxIdsPerRequest) {
-      return refuse(res, tooManyDevicesError(keys.size, limits.maxIdsPerRequest, `This batch of ${body.length} operations`));
+      const error = tooManyDevicesError(keys.size, limits.maxIdsPerRequest, `This batch of ${body.length} operations`);
+      return refusal(400, error.message, String(error.extensions.code));
     }
-    next();
+    return undefined;
   };
 }
 
@@ -52,31 +51,23 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
  * would otherwise let a caller fill the store for free. Applies to a single POST body, each
  * operation of a batch, and the `query` parameter of a GET.
  */
-export function queryTextLimit(maxQueryBytes: number): RequestHandler {
+export function queryTextLimit(maxQueryBytes: number): (body: unknown, search: string) => HttpRefusal | undefined {
   // Runs on every request, so it allocates nothing and only measures UTF-8 bytes when the text could
   // be over (a UTF-16 code unit is at most 3 bytes). A query parameter given twice is an array.
   const tooLong = (text: unknown, nested = false): boolean => {
     if (Array.isArray(text)) return !nested && text.some((item) => tooLong(item, true));
     return typeof text === 'string' && text.length * 3 > maxQueryBytes && Buffer.byteLength(text, 'utf8') > maxQueryBytes;
   };
-  return (req, res, next) => {
-    const body: unknown = req.body;
+  return (body, search) => {
     const over = Array.isArray(body)
       ? body.some((operation) => isPlainObject(operation) && tooLong(operation.query))
       : isPlainObject(body) && tooLong(body.query);
-    if (over || tooLong((req.query as Record<string, unknown> | undefined)?.query)) {
-      res.status(413).json({
-        errors: [{ message: `The query text is longer than ${maxQueryBytes} bytes (MAX_QUERY_BYTES)`, extensions: { code: ApolloServerErrorCode.BAD_REQUEST } }],
-      });
-      return;
+    // A GET's query parameter; a search string shorter than the limit cannot hold a longer query.
+    if (over || (search.length > maxQueryBytes && tooLong(new URLSearchParams(search).getAll('query')))) {
+      return refusal(413, `The query text is longer than ${maxQueryBytes} bytes (MAX_QUERY_BYTES)`, ApolloServerErrorCode.BAD_REQUEST);
     }
-    next();
+    return undefined;
   };
-}
-
-/** Answers the whole HTTP request with one GraphQL error, as Apollo does for a request it refuses. */
-function refuse(res: Response, error: GraphQLError): void {
-  res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.extensions.code } }] });
 }
 
 function parseQuietly(query: unknown): DocumentNode | undefined {

@@ -1,5 +1,4 @@
 import { ApolloServer, type PersistedQueryOptions } from '@apollo/server';
-import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { createServer, type Server } from 'node:http';
@@ -13,14 +12,15 @@ import { FairShare } from '../presence/fair-share';
 import { RequestPresence } from '../presence/presence-loaders';
 import type { PresenceWatch } from '../presence/presence-watch';
 import type { PresenceLookup } from '../presence/types';
-import { authenticate, callerOf } from './auth/authenticate.middleware';
+import { authenticateRequest } from './auth/authenticate-request';
 import { createAuthenticator } from './auth/authenticator-from-config';
 import { scopePredicate, type Caller } from './auth/caller';
 import { cors } from './cors';
-import { defaultGraphiqlAssetsDir, graphiqlRoutes } from './graphiql';
+import { defaultGraphiqlAssetsDir, graphiqlAssets, graphiqlPage } from './graphiql';
+import { graphqlHttpHandler } from './graphql-http-handler';
 import { attachGraphQLWebSocket } from './graphql-ws';
 import { httpCachePlugin } from './http-cache.plugin';
-import { createHttpApp, type ReadinessCheck } from './http-app';
+import { createHttpApp, GRAPHQL_PATH, type ReadinessCheck } from './http-app';
 import type { Logger } from './logger';
 import type { PresenceMetrics } from './metrics';
 import { operationBatchLimits, queryTextLimit } from './operation-batches';
@@ -57,7 +57,6 @@ const MAX_BODY_BYTES = 64 * 1024;
 const MAX_OPERATIONS_PER_BATCH = 10;
 // A day: a query registered once serves every client for a day, and Redis never fills with old ones.
 const APQ_TTL_SECONDS = 24 * 60 * 60;
-const GRAPHQL_PATH = '/graphql';
 
 export async function createPresenceService(options: PresenceServiceOptions): Promise<PresenceService> {
   const { config, lookup, metrics, logger } = options;
@@ -117,7 +116,6 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       subscriptions: { watch: options.watch, maxIdsPerSubscription: config.presence.maxIdsPerRequest, inScope: scope },
     };
   };
-  const graphql = expressMiddleware(apollo, { context: async ({ res }) => contextFor(callerOf(res)) });
   const webSocket = attachGraphQLWebSocket({
     httpServer,
     schema,
@@ -141,12 +139,26 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     maxIdsPerRequest: config.presence.maxIdsPerRequest,
     defaultInstanceId: config.defaultInstanceId,
   });
+  const graphiqlAssetsDir = config.web.graphiqlEnabled ? defaultGraphiqlAssetsDir() : undefined;
+  const graphql = graphqlHttpHandler({
+    apollo,
+    cors: cors(config.web.corsOrigins),
+    // Before authentication: the page and its assets are public; the operations it sends are not.
+    page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : undefined,
+    authenticate: authenticateRequest(authenticator, logger),
+    checks: [queryTextLimit(config.security.limits.maxQueryBytes), batchLimits],
+    contextFor,
+    maxBodyBytes: MAX_BODY_BYTES,
+    logger,
+  });
   httpServer.on(
     'request',
     createHttpApp({
-      cors: cors(config.web.corsOrigins),
-      graphiql: config.web.graphiqlEnabled ? graphiqlRoutes({ assetsDir: defaultGraphiqlAssetsDir(), graphqlPath: GRAPHQL_PATH }) : undefined,
-      authenticate: authenticate(authenticator, logger), graphql: [queryTextLimit(config.security.limits.maxQueryBytes), batchLimits, graphql], metrics, readiness: options.readiness ?? [], maxBodyBytes: MAX_BODY_BYTES }),
+      graphql,
+      graphiqlAssets: graphiqlAssetsDir ? graphiqlAssets({ assetsDir: graphiqlAssetsDir }) : undefined,
+      metrics,
+      readiness: options.readiness ?? [],
+    }),
   );
 
   return {

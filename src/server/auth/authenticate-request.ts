@@ -1,0 +1,27 @@
+import type { IncomingMessage } from 'node:http';
+import { refusal, type HttpRefusal } from '../http-refusal';
+import type { Logger } from '../logger';
+import { bearerToken, UnauthenticatedError, type Authenticator } from './authenticator';
+import type { Caller } from './caller';
+
+/**
+ * The HTTP adapter of an `Authenticator`: runs before the body is read and before Apollo, so a
+ * caller without valid credentials costs a header check and gets HTTP 401 with a GraphQL-shaped
+ * body (`extensions.code` UNAUTHENTICATED). Anything but an `UnauthenticatedError` is thrown on.
+ */
+export function authenticateRequest(authenticator: Authenticator, logger: Logger): (req: IncomingMessage) => Promise<Caller | HttpRefusal> {
+  return async (req) => {
+    try {
+      const apiKey = req.headers['x-api-key'];
+      return await authenticator.authenticate({
+        bearer: bearerToken(req.headers.authorization),
+        apiKey: typeof apiKey === 'string' && apiKey !== '' ? apiKey : undefined,
+        remoteAddress: req.socket.remoteAddress,
+      });
+    } catch (error) {
+      if (!(error instanceof UnauthenticatedError)) throw error;
+      logger.info({ reason: error.reason, remoteAddress: req.socket.remoteAddress }, `caller refused: ${error.message}`);
+      return refusal(401, error.message, error.code, { 'www-authenticate': 'Bearer realm="presence-graph"' });
+    }
+  };
+}

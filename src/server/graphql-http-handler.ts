@@ -1,0 +1,97 @@
+import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GraphQLContext } from '../graphql/context';
+import type { Caller } from './auth/caller';
+import { isRefusal, refusal, sendRefusal, type HttpRefusal } from './http-refusal';
+import { readJsonBody } from './json-body';
+import type { Logger } from './logger';
+
+type Handler<T> = (req: IncomingMessage, res: ServerResponse) => T;
+
+export interface GraphQLHttpOptions {
+  apollo: ApolloServer<GraphQLContext>;
+  /** CORS headers; true when it has answered a preflight (cors.ts). */
+  cors: Handler<boolean>;
+  /** The GraphiQL page for a browser's GET; resolves true when it answered. */
+  page?: Handler<Promise<boolean>>;
+  /** The caller, or the 401 to answer (auth/authenticate-request.ts). */
+  authenticate: (req: IncomingMessage) => Promise<Caller | HttpRefusal>;
+  /** Checks on the parsed body and the query string before Apollo sees them (operation-batches.ts). */
+  checks: ReadonlyArray<(body: unknown, search: string) => HttpRefusal | undefined>;
+  contextFor: (caller: Caller) => GraphQLContext;
+  maxBodyBytes: number;
+  logger: Logger;
+}
+
+/**
+ * /graphql over node:http, in the order a request needs it: CORS (a preflight ends there), the
+ * GraphiQL page for a browser, authentication (before the body is read), the JSON body with its byte
+ * limit, the request-wide checks (query text length, operation batches), then Apollo Server, whose
+ * answer is written as it gives it.
+ *
+ * Not express: on an all-cached 10-device query, express's router, JSON body parser and `res.send`
+ * cost about as much CPU as the whole GraphQL request (BENCHMARKS.md, performance pass). Express still
+ * serves everything else (health, metrics, GraphiQL assets).
+ */
+export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
+  const { apollo, logger } = options;
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (options.cors(req, res)) return;
+    if (options.page && (await options.page(req, res))) return;
+    const method = req.method ?? 'GET';
+    // A non-preflight OPTIONS carries no credentials either; Apollo answers it 405.
+    const caller = method === 'OPTIONS' ? undefined : await options.authenticate(req);
+    if (isRefusal(caller)) return sendRefusal(res, caller);
+
+    const read = method === 'POST' ? await readJsonBody(req, options.maxBodyBytes) : { body: undefined };
+    if (isRefusal(read)) return sendRefusal(res, read);
+    const url = req.url ?? '';
+    const queryStart = url.indexOf('?');
+    const search = queryStart === -1 ? '' : url.slice(queryStart);
+    for (const check of options.checks) {
+      const refused = check(read.body, search);
+      if (refused) return sendRefusal(res, refused);
+    }
+
+    const headers = new HeaderMap();
+    for (const name in req.headers) {
+      const value = req.headers[name];
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: method.toUpperCase(), headers, search, body: read.body },
+      context: async () => {
+        // Reaching GraphQL without a caller would be a wiring fault (Apollo never builds a context
+        // for the OPTIONS it refuses): fail closed.
+        if (!caller) throw new Error('no authenticated caller on this request');
+        return options.contextFor(caller);
+      },
+    });
+    await writeResponse(res, response);
+  };
+  return (req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'GraphQL HTTP request failed outside GraphQL');
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendRefusal(res, refusal(500, 'Internal server error', 'INTERNAL_SERVER_ERROR'));
+    });
+  };
+}
+
+async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+  for (const [name, value] of response.headers) {
+    // CORS has already said the answer varies by Origin; Apollo may add its own reasons.
+    if (name === 'vary' && res.hasHeader('vary')) res.setHeader('vary', `${String(res.getHeader('vary'))}, ${value}`);
+    else res.setHeader(name, value);
+  }
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}

@@ -1,0 +1,32 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * A request answered before GraphQL runs (bad body, too long, unauthenticated, too many operations):
+ * an HTTP status with a GraphQL-shaped body, `{ errors: [{ message, extensions: { code } }] }`, as
+ * Apollo answers the requests it refuses itself.
+ */
+export interface HttpRefusal {
+  status: number;
+  message: string;
+  code: string;
+  headers?: Record<string, string>;
+}
+
+export function refusal(status: number, message: string, code = 'BAD_REQUEST', headers?: Record<string, string>): HttpRefusal {
+  return { status, message, code, headers };
+}
+
+export function sendRefusal(res: ServerResponse, { status, message, code, headers }: HttpRefusal): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  res.statusCode = status;
+  if (headers) for (const name in headers) res.setHeader(name, headers[name]);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+export function isRefusal(value: unknown): value is HttpRefusal {
+  return typeof value === 'object' && value !== null && 'status' in value && 'code' in value;
+}
