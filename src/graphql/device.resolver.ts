@@ -14,7 +14,7 @@ export class DeviceResolver {
     @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Device {
-    return Device.of(clientId, resolveInstanceId(instanceId, ctx.defaultInstanceId));
+    return QUERY_RESOLVERS.device(undefined, { clientId, instanceId }, ctx);
   }
 
   @Query(() => [Device], {
@@ -26,8 +26,7 @@ export class DeviceResolver {
     @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Device[] {
-    const resolved = resolveInstanceId(instanceId, ctx.defaultInstanceId);
-    return clientIds.map((clientId) => Device.of(clientId, resolved));
+    return QUERY_RESOLVERS.devices(undefined, { clientIds, instanceId }, ctx);
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'The Group ID part of the Client ID.' })
@@ -67,6 +66,20 @@ export class DeviceResolver {
     return DEVICE_FIELD_RESOLVERS.online(device, { exact }, ctx);
   }
 }
+
+/**
+ * `device` and `devices` as plain graphql-js resolvers, for the same reason as the per-device fields
+ * below: type-graphql's wrapper re-reads and converts every argument (all 100 Client IDs of a list)
+ * on each call. The methods above define them in the schema and call these.
+ */
+export const QUERY_RESOLVERS = {
+  device: (_: unknown, args: { clientId: string; instanceId?: string | null }, ctx: GraphQLContext): Device =>
+    Device.of(args.clientId, resolveInstanceId(args.instanceId, ctx.defaultInstanceId)),
+  devices: (_: unknown, args: { clientIds: readonly string[]; instanceId?: string | null }, ctx: GraphQLContext): Device[] => {
+    const instanceId = resolveInstanceId(args.instanceId, ctx.defaultInstanceId);
+    return args.clientIds.map((clientId) => Device.of(clientId, instanceId));
+  },
+};
 
 interface ExactArgs {
   exact?: boolean | null;

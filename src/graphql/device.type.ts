@@ -16,6 +16,9 @@ export class Device {
   instanceId!: string;
 
   static of(clientId: string, instanceId: string): Device {
-    return Object.assign(new Device(), { clientId, instanceId });
+    const device = new Device();
+    device.clientId = clientId;
+    device.instanceId = instanceId;
+    return device;
   }
 }

@@ -4,7 +4,7 @@ import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphQLContext } from './context';
-import { DEVICE_FIELD_RESOLVERS, DeviceResolver } from './device.resolver';
+import { DEVICE_FIELD_RESOLVERS, DeviceResolver, QUERY_RESOLVERS } from './device.resolver';
 import { PresenceChangedResolver } from './presence-changed.resolver';
 import { Device } from './device.type';
 import { resolveInstanceId } from './instance-id';
@@ -32,6 +32,8 @@ export async function buildPresenceSchema(): Promise<GraphQLSchema> {
     typeDefs: parse(printPresenceSdl(schema)),
     resolvers: {
       ...resolvers,
+      // The root fields without type-graphql's per-call wrapper (device.resolver.ts says why).
+      Query: { ...resolvers.Query, ...QUERY_RESOLVERS },
       Device: {
         ...resolvers.Device,
         // The per-device fields without type-graphql's per-call wrapper (device.resolver.ts says why).

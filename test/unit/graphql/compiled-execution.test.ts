@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { execute, parse, type GraphQLSchema } from 'graphql';
 import { compileQuery } from 'graphql-jit';
 import { compiledExecution } from '../../../src/graphql/compiled-execution';
@@ -73,8 +74,10 @@ describe('compiledExecution: graphql-jit behind Apollo Server', () => {
   let interpreted: ApolloServer<GraphQLContext>;
   beforeAll(async () => {
     schema = await buildPresenceSchema();
-    compiled = new ApolloServer<GraphQLContext>({ gateway: compiledExecution(schema), formatError: formatGraphQLError });
-    interpreted = new ApolloServer<GraphQLContext>({ schema, formatError: formatGraphQLError });
+    // Inline tracing is for a gateway that asks for it; off, it would only log that it is on.
+    const common = { formatError: formatGraphQLError, plugins: [ApolloServerPluginInlineTraceDisabled()] };
+    compiled = new ApolloServer<GraphQLContext>({ gateway: compiledExecution(schema), ...common });
+    interpreted = new ApolloServer<GraphQLContext>({ schema, ...common });
     await Promise.all([compiled.start(), interpreted.start()]);
   });
   afterAll(async () => {
