@@ -13,6 +13,9 @@ const SEPARATOR = '@@@';
 const GROUP_ID = /^GID[-_][A-Za-z0-9_-]{3,60}$/;
 const DEVICE_ID = /^[A-Za-z0-9_-]+$/;
 const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+// GROUP_ID, the separator and DEVICE_ID as one pattern. Neither part may hold an '@', so its '@@@'
+// is the first one in the ID, where parseClientId splits: the two accept exactly the same IDs.
+const CLIENT_ID = /^GID[-_][A-Za-z0-9_-]{3,60}@@@[A-Za-z0-9_-]+$/;
 
 export interface ParsedClientId {
   groupId: string;
@@ -40,6 +43,14 @@ export function parseClientId(clientId: string): ParsedClientId {
     );
   }
   return { groupId, deviceId };
+}
+
+/**
+ * Throws what `parseClientId` throws for a malformed Client ID, and otherwise returns without splitting
+ * it: the check of every key a request looks up, so a valid ID costs one pattern test and no garbage.
+ */
+export function assertValidClientId(clientId: string): void {
+  if (clientId.length > MAX_CLIENT_ID_LENGTH || !CLIENT_ID.test(clientId)) parseClientId(clientId);
 }
 
 /** Whether a Client ID follows the rules; for callers that only need a yes or no (the emulator). */

@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
-import { assertValidInstanceId, parseClientId } from './client-id';
+import { assertValidClientId, assertValidInstanceId } from './client-id';
 import { ForbiddenError, InvalidInputError, RateLimitedError } from './errors';
-import type { LookupAllowance } from './fair-share';
+import type { LookupAllowance, LookupGrant } from './fair-share';
+import { PresenceKeyMap } from './presence-key-map';
 import { presenceKeyId, type PresenceKey, type PresenceLookup, type PresenceResult, type PresenceStatus } from './types';
 
 export interface PresenceLoaderOptions {
@@ -27,9 +28,12 @@ export interface PresenceLoaderOptions {
  * to the process-wide `PresenceLookup`, which packs it into 10-ID upstream calls.
  */
 export class RequestPresence {
-  private readonly cached: DataLoader<PresenceKey, PresenceStatus, string>;
-  private readonly exact: DataLoader<PresenceKey, PresenceStatus, string>;
-  private readonly seen = new Set<string>();
+  private readonly cached: DataLoader<PresenceKey, PresenceStatus, PresenceKey>;
+  private readonly exact: DataLoader<PresenceKey, PresenceStatus, PresenceKey>;
+  /** The distinct keys let through so far, by either loader: what the per-request ID cap counts. */
+  private readonly admitted = new PresenceKeyMap<true>();
+  /** The last instance ID found valid: a request's keys nearly always share one, checked once. */
+  private validInstanceId: string | undefined;
 
   constructor(
     private readonly lookup: PresenceLookup,
@@ -38,14 +42,15 @@ export class RequestPresence {
     if (!Number.isInteger(options.maxIdsPerRequest) || options.maxIdsPerRequest < 1) {
       throw new TypeError(`maxIdsPerRequest must be a positive whole number; got ${options.maxIdsPerRequest}`);
     }
-    // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests.
-    this.cached = new DataLoader((keys) => this.guarded(keys, (valid, ids) => this.lookup.lookup(valid, ids)), { cacheKeyFn: presenceKeyId });
-    this.exact = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid)), { cacheKeyFn: presenceKeyId });
+    // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests. Each
+    // loader de-duplicates by the key's value in a PresenceKeyMap (why not by presenceKeyId: see there).
+    this.cached = new DataLoader((keys) => this.guarded(keys, (valid, ids) => this.lookup.lookup(valid, ids)), { cacheMap: new PresenceKeyMap() });
+    this.exact = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid)), { cacheMap: new PresenceKeyMap() });
   }
 
   /** The status of one device; rejects with a typed error for that device alone. */
-  load(key: PresenceKey, options: { exact?: boolean } = {}): Promise<PresenceStatus> {
-    return (options.exact ? this.exact : this.cached).load(key);
+  load(key: PresenceKey, options?: { exact?: boolean }): Promise<PresenceStatus> {
+    return (options?.exact ? this.exact : this.cached).load(key);
   }
 
   /**
@@ -54,35 +59,86 @@ export class RequestPresence {
    * checks the cap on the whole operation first; this is the backstop for IDs it cannot see
    * statically, so the cap holds however the IDs arrive. Scope lives here, not in the resolvers, so
    * every way in (fields, aliases, federation `__resolveReference`) is covered by one check.
+   *
+   * When every key passes, the common case, the lookup's answer array is the batch's: no second
+   * array, no remapping and no extra promise. Not `async` for that reason, so a throw is turned into
+   * a rejection by hand, as an async function would.
    */
-  private async guarded(
+  private guarded(
     keys: readonly PresenceKey[],
     send: (valid: PresenceKey[], ids: string[]) => Promise<PresenceResult[]>,
   ): Promise<PresenceResult[]> {
-    const results: PresenceResult[] = new Array(keys.length);
-    const valid: PresenceKey[] = [];
-    const validAt: number[] = [];
-    const validIds: string[] = [];
-    keys.forEach((key, index) => {
-      try {
-        assertValidInstanceId(key.instanceId);
-        parseClientId(key.clientId);
-        this.assertInScope(key);
-        const id = presenceKeyId(key);
-        this.admit(id);
-        valid.push(key);
-        validAt.push(index);
-        validIds.push(id);
-      } catch (error) {
-        results[index] = error as Error;
+    try {
+      const valid: PresenceKey[] = [];
+      const validIds: string[] = [];
+      // Parallel to `keys`, made at the first key refused: that key's error, or undefined.
+      let refusals: Array<Error | undefined> | undefined;
+      for (let index = 0; index < keys.length; index++) {
+        const key = keys[index];
+        const refusal = this.refusalOf(key);
+        if (refusal === undefined) {
+          valid.push(key);
+          validIds.push(presenceKeyId(key));
+        } else {
+          (refusals ??= new Array<Error | undefined>(keys.length))[index] = refusal;
+        }
       }
-    });
-    this.spendAllowance(valid, validAt, validIds, results);
-    if (valid.length > 0) {
-      const answers = await send(valid, validIds);
-      answers.forEach((answer, i) => (results[validAt[i]] = answer));
+      const grant = this.spendAllowance(valid.length);
+      if (refusals === undefined && grant.granted === valid.length && valid.length > 0) return send(valid, validIds);
+      return this.answerPartly(keys, refusals, valid, validIds, grant, send);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Some keys were refused: looks up the rest and puts every answer and error in its key's place. */
+  private async answerPartly(
+    keys: readonly PresenceKey[],
+    refusals: Array<Error | undefined> | undefined,
+    valid: PresenceKey[],
+    validIds: string[],
+    { granted, retryAfterMs }: LookupGrant,
+    send: (valid: PresenceKey[], ids: string[]) => Promise<PresenceResult[]>,
+  ): Promise<PresenceResult[]> {
+    const overShare =
+      granted < valid.length
+        ? new RateLimitedError(
+            `This caller has used its share of lookups per second (CALLER_LOOKUPS_PER_SECOND); retry after ${retryAfterMs} ms`,
+            retryAfterMs,
+          )
+        : undefined;
+    valid.splice(granted);
+    validIds.splice(granted);
+    const answers = valid.length > 0 ? await send(valid, validIds) : [];
+    const results: PresenceResult[] = new Array(keys.length);
+    let next = 0;
+    for (let index = 0; index < keys.length; index++) {
+      const refusal = refusals?.[index];
+      if (refusal !== undefined) {
+        results[index] = refusal;
+      } else {
+        // Valid keys in order: the first `granted` were looked up, the rest were over the share.
+        results[index] = next < granted ? answers[next] : (overShare as Error);
+        next++;
+      }
     }
     return results;
+  }
+
+  /** Why a key may not be looked up (malformed, out of scope, over the ID cap), or undefined if it may. */
+  private refusalOf(key: PresenceKey): Error | undefined {
+    try {
+      if (key.instanceId !== this.validInstanceId) {
+        assertValidInstanceId(key.instanceId);
+        this.validInstanceId = key.instanceId;
+      }
+      assertValidClientId(key.clientId);
+      this.assertInScope(key);
+      this.admit(key);
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
   }
 
   private assertInScope(key: PresenceKey): void {
@@ -91,25 +147,18 @@ export class RequestPresence {
     }
   }
 
-  /** Keeps the keys the caller's share grants (in the order asked) and fails the rest in place. */
-  private spendAllowance(valid: PresenceKey[], validAt: number[], validIds: string[], results: PresenceResult[]): void {
-    if (!this.options.allowance || valid.length === 0) return;
-    const { granted, retryAfterMs } = this.options.allowance.take(valid.length);
-    if (granted === valid.length) return;
-    const refused = new RateLimitedError(
-      `This caller has used its share of lookups per second (CALLER_LOOKUPS_PER_SECOND); retry after ${retryAfterMs} ms`,
-      retryAfterMs,
-    );
-    for (const index of validAt.splice(granted)) results[index] = refused;
-    valid.splice(granted);
-    validIds.splice(granted);
+  /** What the caller's share grants of `count` valid keys: the first `granted` of them, in the order asked. */
+  private spendAllowance(count: number): LookupGrant {
+    if (!this.options.allowance || count === 0) return { granted: count, retryAfterMs: 0 };
+    return this.options.allowance.take(count);
   }
 
-  private admit(id: string): void {
-    if (this.seen.has(id)) return;
-    if (this.seen.size >= this.options.maxIdsPerRequest) {
+  /** Counts a key against the per-request cap the first time either loader lets it through. */
+  private admit(key: PresenceKey): void {
+    if (this.admitted.has(key)) return;
+    if (this.admitted.size >= this.options.maxIdsPerRequest) {
       throw new InvalidInputError(`This request asks for more than ${this.options.maxIdsPerRequest} distinct Client IDs (MAX_IDS_PER_REQUEST)`);
     }
-    this.seen.add(id);
+    this.admitted.set(key, true);
   }
 }

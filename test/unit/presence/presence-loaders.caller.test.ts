@@ -69,6 +69,28 @@ describe('RequestPresence with a caller', () => {
     expect(lookup.calls).toEqual([[key(1).clientId, key(2).clientId]]);
   });
 
+  it('answers each key in its place when some are malformed, some out of scope and some over the allowance', async () => {
+    const lookup = new RecordingLookup();
+    const share = allowance(2);
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100, scope: (k) => k.clientId !== key(2).clientId, allowance: share });
+    const results = await Promise.allSettled([
+      presence.load({ instanceId: key(0).instanceId, clientId: 'nope' }),
+      presence.load(key(1)),
+      presence.load(key(2)),
+      presence.load(key(3)),
+      presence.load(key(4)),
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? 'online' : (r.reason as { code: string }).code))).toEqual([
+      PresenceErrorCode.BadUserInput,
+      'online',
+      PresenceErrorCode.Forbidden,
+      'online',
+      PresenceErrorCode.RateLimited,
+    ]);
+    expect(share.asked).toEqual([3]);
+    expect(lookup.calls).toEqual([[key(1).clientId, key(3).clientId]]);
+  });
+
   it('makes no lookup at all when the allowance is spent', async () => {
     const lookup = new RecordingLookup();
     const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100, allowance: allowance(0) });

@@ -73,6 +73,52 @@ describe('RequestPresence', () => {
     expect(lookup.calls.flatMap(([, ids]) => ids)).not.toContain(key(4).clientId);
   });
 
+  it('keeps the same Client ID of two instances apart, and checks the instance ID of every key', async () => {
+    const asked: string[] = [];
+    const lookup: PresenceLookup = {
+      lookup: async (keys) => {
+        asked.push(...keys.map((k) => `${k.instanceId}/${k.clientId}`));
+        return keys.map(() => ({ online: true, checkedAt: new Date(0), stale: false, origin: 'upstream' as const }));
+      },
+      lookupExact: async () => [],
+    };
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+    const results = await Promise.allSettled([
+      presence.load(key(1, 'mqtt-a')),
+      presence.load({ instanceId: 'bad instance!', clientId: key(1).clientId }),
+      presence.load(key(1, 'mqtt-b')),
+      presence.load(key(2, 'mqtt-a')),
+      presence.load({ instanceId: 'bad/instance', clientId: key(3).clientId }),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected']);
+    expect(results[4]).toMatchObject({ reason: { code: PresenceErrorCode.BadUserInput } });
+    expect(asked).toEqual([`mqtt-a/${key(1).clientId}`, `mqtt-b/${key(1).clientId}`, `mqtt-a/${key(2).clientId}`]);
+  });
+
+  it('counts a key asked for both exactly and from the cache once against the cap', async () => {
+    const lookup = new RecordingLookup();
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 1 });
+    await Promise.all([presence.load(key(1), { exact: true }), presence.load({ ...key(1) })]);
+    await expect(presence.load(key(2))).rejects.toMatchObject({ code: PresenceErrorCode.BadUserInput });
+    await expect(presence.load(key(1), { exact: true })).resolves.toMatchObject({ online: true });
+  });
+
+  it('fails every load of a batch whose lookup throws, and counts a key asked again after that once', async () => {
+    let broken = true;
+    const lookup: PresenceLookup = {
+      lookup: (keys) => {
+        if (broken) throw new Error('lookup broke');
+        return Promise.resolve(keys.map(() => ({ online: true, checkedAt: new Date(0), stale: false, origin: 'cache' as const })));
+      },
+      lookupExact: async () => [],
+    };
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 1 });
+    await expect(presence.load(key(1))).rejects.toThrow('lookup broke');
+    broken = false;
+    // DataLoader forgets the keys of a failed batch, so key 1 is looked up again: still one distinct ID.
+    await expect(presence.load(key(1))).resolves.toMatchObject({ online: true });
+  });
+
   it('shares upstream calls between requests through the process-wide dispatcher', async () => {
     const api = new FakeSessionApi();
     const dispatcher = dispatcherFor(api);
