@@ -1,8 +1,9 @@
-import type { PresenceKey } from './types';
+import { presenceKeyId, type PresenceKey } from './types';
 
 /**
  * A map keyed by a `PresenceKey`'s value, by instance ID then Client ID. Per request: each loader's
- * DataLoader cache (its `cacheMap`) and the keys admitted under the ID cap.
+ * DataLoader cache (its `cacheMap`) and the keys admitted under the ID cap; per process: the ids the
+ * dispatcher keeps (`PresenceKeyIds`).
  *
  * Why not a `Map` keyed by `presenceKeyId`: that builds a new string on every `load` and hashes it
  * whole, and the loader would build and hash it again to de-duplicate. Here no string is built, and
@@ -46,5 +47,32 @@ export class PresenceKeyMap<V> {
   clear(): void {
     this.byInstance.clear();
     this.count = 0;
+  }
+}
+
+/**
+ * `presenceKeyId` of the keys seen lately, for the process-wide dispatcher: the same key asked again
+ * (by the next request, with a new Client ID string) gets the same id string back, already hashed,
+ * so the cache and the pending lookups find it without building and hashing a new one. Forgets
+ * everything once it holds `maxKeys` (keys come from callers); the ids are simply built again.
+ */
+export class PresenceKeyIds {
+  private readonly known = new PresenceKeyMap<string>();
+
+  constructor(private readonly maxKeys: number) {}
+
+  /** Keys whose id is kept now: never more than `maxKeys`. */
+  get size(): number {
+    return this.known.size;
+  }
+
+  idOf(key: PresenceKey): string {
+    let id = this.known.get(key);
+    if (id === undefined) {
+      if (this.known.size >= this.maxKeys) this.known.clear();
+      id = presenceKeyId(key);
+      this.known.set(key, id);
+    }
+    return id;
   }
 }

@@ -3,7 +3,7 @@ import { assertValidClientId, assertValidInstanceId } from './client-id';
 import { ForbiddenError, InvalidInputError, RateLimitedError } from './errors';
 import type { LookupAllowance, LookupGrant } from './fair-share';
 import { PresenceKeyMap } from './presence-key-map';
-import { presenceKeyId, type PresenceKey, type PresenceLookup, type PresenceResult, type PresenceStatus } from './types';
+import type { PresenceKey, PresenceLookup, PresenceResult, PresenceStatus } from './types';
 
 export interface PresenceLoaderOptions {
   /** Distinct Client IDs one request may look up, all fields, aliases and `_entities` together. */
@@ -44,7 +44,7 @@ export class RequestPresence {
     }
     // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests. Each
     // loader de-duplicates by the key's value in a PresenceKeyMap (why not by presenceKeyId: see there).
-    this.cached = new DataLoader((keys) => this.guarded(keys, (valid, ids) => this.lookup.lookup(valid, ids)), { cacheMap: new PresenceKeyMap() });
+    this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid)), { cacheMap: new PresenceKeyMap() });
     this.exact = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid)), { cacheMap: new PresenceKeyMap() });
   }
 
@@ -66,11 +66,10 @@ export class RequestPresence {
    */
   private guarded(
     keys: readonly PresenceKey[],
-    send: (valid: PresenceKey[], ids: string[]) => Promise<PresenceResult[]>,
+    send: (valid: PresenceKey[]) => Promise<PresenceResult[]>,
   ): Promise<PresenceResult[]> {
     try {
       const valid: PresenceKey[] = [];
-      const validIds: string[] = [];
       // Parallel to `keys`, made at the first key refused: that key's error, or undefined.
       let refusals: Array<Error | undefined> | undefined;
       for (let index = 0; index < keys.length; index++) {
@@ -78,14 +77,13 @@ export class RequestPresence {
         const refusal = this.refusalOf(key);
         if (refusal === undefined) {
           valid.push(key);
-          validIds.push(presenceKeyId(key));
         } else {
           (refusals ??= new Array<Error | undefined>(keys.length))[index] = refusal;
         }
       }
       const grant = this.spendAllowance(valid.length);
-      if (refusals === undefined && grant.granted === valid.length && valid.length > 0) return send(valid, validIds);
-      return this.answerPartly(keys, refusals, valid, validIds, grant, send);
+      if (refusals === undefined && grant.granted === valid.length && valid.length > 0) return send(valid);
+      return this.answerPartly(keys, refusals, valid, grant, send);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -96,9 +94,8 @@ export class RequestPresence {
     keys: readonly PresenceKey[],
     refusals: Array<Error | undefined> | undefined,
     valid: PresenceKey[],
-    validIds: string[],
     { granted, retryAfterMs }: LookupGrant,
-    send: (valid: PresenceKey[], ids: string[]) => Promise<PresenceResult[]>,
+    send: (valid: PresenceKey[]) => Promise<PresenceResult[]>,
   ): Promise<PresenceResult[]> {
     const overShare =
       granted < valid.length
@@ -108,8 +105,7 @@ export class RequestPresence {
           )
         : undefined;
     valid.splice(granted);
-    validIds.splice(granted);
-    const answers = valid.length > 0 ? await send(valid, validIds) : [];
+    const answers = valid.length > 0 ? await send(valid) : [];
     const results: PresenceResult[] = new Array(keys.length);
     let next = 0;
     for (let index = 0; index < keys.length; index++) {

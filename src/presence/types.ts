@@ -26,11 +26,8 @@ export type PresenceResult = PresenceStatus | Error;
  * and de-duplicated by the loader; the answer array is parallel to `keys`.
  */
 export interface PresenceLookup {
-  /**
-   * Through BatchQuerySessionByClientIds (cache allowed). `ids`, when given, is parallel to `keys`
-   * and holds each key's `presenceKeyId` (the loader has computed them already).
-   */
-  lookup(keys: readonly PresenceKey[], ids?: string[]): Promise<PresenceResult[]>;
+  /** Through BatchQuerySessionByClientIds (cache allowed). */
+  lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]>;
   /** Through QuerySessionByClientId: exact, one call per key, never from the cache. */
   lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]>;
 }

@@ -350,6 +350,23 @@ describe('PresenceDispatcher', () => {
       ]);
       expect(observer.answered).toEqual({ upstream: 13, cache: 1, error: 1 });
     });
+
+    it('reports a lookup answered wholly from the cache as one count, and a lookup of no key not at all', async () => {
+      const answered: Array<[string, number]> = [];
+      const observer = { upstreamCall() {}, batchSize() {}, lookupsAnswered: (result: string, count: number) => void answered.push([result, count]) };
+      const api = new FakeSessionApi();
+      const dispatcher = dispatcherFor(api, { observer, cache: new MemoryPresenceCache(), cacheTtlMs: 1000 });
+      await settled(dispatcher.lookup(keys(3)));
+      expect(answered).toEqual([['upstream', 3]]);
+      const results = await dispatcher.lookup([key(2), key(0), { ...key(1) }]);
+      expect(results.map((result) => asStatus(result).origin)).toEqual(['cache', 'cache', 'cache']);
+      await dispatcher.lookup([]);
+      expect(answered).toEqual([
+        ['upstream', 3],
+        ['cache', 3],
+      ]);
+      expect(api.calls).toHaveLength(1);
+    });
   });
 
   describe('Shuts down', () => {

@@ -1,4 +1,5 @@
-import { PresenceKeyMap } from '../../../src/presence/presence-key-map';
+import { PresenceKeyIds, PresenceKeyMap } from '../../../src/presence/presence-key-map';
+import { presenceKeyId } from '../../../src/presence/types';
 import { INSTANCE, key } from './fake-session-api';
 
 describe('PresenceKeyMap', () => {
@@ -31,5 +32,24 @@ describe('PresenceKeyMap', () => {
     map.clear();
     expect(map.size).toBe(0);
     expect(map.get(key(1))).toBeUndefined();
+  });
+});
+
+describe('PresenceKeyIds', () => {
+  it('gives each key its presenceKeyId, the same for equal keys held by different objects', () => {
+    const ids = new PresenceKeyIds(10);
+    expect(ids.idOf(key(1))).toBe(presenceKeyId(key(1)));
+    expect(ids.idOf({ ...key(1) })).toBe(presenceKeyId(key(1)));
+    expect(ids.idOf(key(1, 'mqtt-other'))).toBe(presenceKeyId(key(1, 'mqtt-other')));
+    expect(ids.size).toBe(2);
+  });
+
+  it('never keeps more than maxKeys ids, and still answers every key after forgetting', () => {
+    const ids = new PresenceKeyIds(3);
+    for (let n = 0; n < 10; n++) {
+      expect(ids.idOf(key(n))).toBe(presenceKeyId(key(n)));
+      expect(ids.size).toBeLessThanOrEqual(3);
+    }
+    expect(ids.idOf(key(0))).toBe(presenceKeyId(key(0)));
   });
 });
