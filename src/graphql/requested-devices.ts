@@ -8,10 +8,18 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
+import { PresenceKeyMap } from '../presence/presence-key-map';
+
+/**
+ * Distinct devices, by instance then Client ID. Not a Set of joined "instance\nclientId" strings:
+ * that builds and hashes a new string per ID and request, where the Client ID strings of the
+ * request's variables are hashed once and then found by the request's loaders too.
+ */
+export type DistinctDevices = PresenceKeyMap<true>;
 
 export interface RequestedDevices {
   /** One entry per instance and Client ID: what MAX_IDS_PER_REQUEST bounds. */
-  keys: Set<string>;
+  keys: DistinctDevices;
   /**
    * The device entries the answer would hold, duplicates and aliases counted: what MAX_QUERY_COST
    * bounds (distinct IDs are capped separately, but 5,000 copies of one ID are 5,000 answers to build).
@@ -34,14 +42,13 @@ export function tallyRequestedDevices(
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
   defaultInstanceId: string | undefined,
-  keys: Set<string> = new Set(),
+  keys: DistinctDevices = new PresenceKeyMap(),
 ): RequestedDevices {
   let entries = 0;
   visitRequestedDevices(schema, document, operationName, variables, (clientId, instanceId) => {
     entries++;
     if (typeof clientId !== 'string') return;
-    const instance = typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? '');
-    keys.add(`${instance}\n${clientId}`);
+    keys.setParts(typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? ''), clientId, true);
   });
   return { keys, entries };
 }

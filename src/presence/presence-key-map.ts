@@ -27,13 +27,18 @@ export class PresenceKeyMap<V> {
   }
 
   set(key: PresenceKey, value: V): this {
-    let byClientId = this.byInstance.get(key.instanceId);
+    return this.setParts(key.instanceId, key.clientId, value);
+  }
+
+  /** `set` for a key given as its two parts, where making a key object would be the only reason to. */
+  setParts(instanceId: string, clientId: string, value: V): this {
+    let byClientId = this.byInstance.get(instanceId);
     if (byClientId === undefined) {
       byClientId = new Map();
-      this.byInstance.set(key.instanceId, byClientId);
+      this.byInstance.set(instanceId, byClientId);
     }
     const before = byClientId.size;
-    byClientId.set(key.clientId, value);
+    byClientId.set(clientId, value);
     this.count += byClientId.size - before;
     return this;
   }

@@ -1,6 +1,7 @@
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { tallyRequestedDevices } from '../graphql/requested-devices';
+import { tallyRequestedDevices, type DistinctDevices } from '../graphql/requested-devices';
+import { PresenceKeyMap } from '../presence/presence-key-map';
 import { refusal, type HttpRefusal } from './http-refusal';
 import { tooManyDevicesError } from './request-limits.plugin';
 
@@ -28,7 +29,7 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
     if (body.length > limits.maxOperationsPerBatch) {
       return refusal(400, `This request batches ${body.length} operations; at most ${limits.maxOperationsPerBatch} are allowed per HTTP request`);
     }
-    const keys = new Set<string>();
+    const keys: DistinctDevices = new PresenceKeyMap();
     for (const operation of body) {
       const document = parseQuietly(operation?.query);
       if (!document) continue;

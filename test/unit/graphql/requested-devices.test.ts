@@ -1,6 +1,7 @@
 import { parse, type GraphQLSchema } from 'graphql';
 import { tallyRequestedDevices } from '../../../src/graphql/requested-devices';
 import { buildPresenceSchema } from '../../../src/graphql/schema';
+import { PresenceKeyMap } from '../../../src/presence/presence-key-map';
 
 describe('tallyRequestedDevices: distinct devices', () => {
   let schema: GraphQLSchema;
@@ -56,7 +57,7 @@ describe('tallyRequestedDevices: distinct devices', () => {
   });
 
   it('collects the operations of a batch into one set, so a device asked by several counts once', () => {
-    const keys = new Set<string>();
+    const keys = new PresenceKeyMap<true>();
     tallyRequestedDevices(schema, parse('{ devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { online } }'), undefined, undefined, 'inst-default', keys);
     tallyRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@2") { online } }'), undefined, undefined, 'inst-default', keys);
     tallyRequestedDevices(schema, parse('{ device(clientId: "GID_x@@@3") { online } }'), undefined, undefined, 'inst-default', keys);
