@@ -31,12 +31,12 @@ export class Presence {
   source!: PresenceSource;
 
   static of(status: PresenceStatus, exact: boolean): Presence {
-    return Object.assign(new Presence(), {
-      online: status.online,
-      checkedAt: status.checkedAt,
-      stale: status.stale,
-      source: SOURCE_OF_ORIGIN[status.origin] ?? (exact ? PresenceSource.EXACT : PresenceSource.BATCH),
-    });
+    const presence = new Presence();
+    presence.online = status.online;
+    presence.checkedAt = new Date(status.checkedAtMs);
+    presence.stale = status.stale;
+    presence.source = SOURCE_OF_ORIGIN[status.origin] ?? (exact ? PresenceSource.EXACT : PresenceSource.BATCH);
+    return presence;
   }
 }
 

@@ -464,7 +464,7 @@ export class PresenceDispatcher implements PresenceLookup {
 }
 
 function statusOf(entry: CachedPresence, origin: PresenceOrigin): PresenceStatus {
-  return { online: entry.online, checkedAt: new Date(entry.checkedAtMs), stale: origin === 'stale', origin };
+  return { online: entry.online, checkedAtMs: entry.checkedAtMs, stale: origin === 'stale', origin };
 }
 
 /** A 400 about a parameter: possibly one bad Client ID in the call (upstream-api.md, error codes). */

@@ -11,8 +11,12 @@ export type PresenceOrigin = 'upstream' | 'cache' | 'stale';
 
 export interface PresenceStatus {
   online: boolean;
-  /** When the upstream said so (for a cached answer: when it was fetched). */
-  checkedAt: Date;
+  /**
+   * When the upstream said so (for a cached answer: when it was fetched), in ms since the epoch. A
+   * number, not a Date: a cached answer is made for every device of every request, and only a
+   * `presence { checkedAt }` selection needs the Date.
+   */
+  checkedAtMs: number;
   /** True when served from the last known status because the upstream failed. */
   stale: boolean;
   origin: PresenceOrigin;

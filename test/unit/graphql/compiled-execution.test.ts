@@ -25,11 +25,11 @@ const lookup: PresenceLookup = {
     return keys.map(({ clientId }) => {
       const deviceId = clientId.split('@@@')[1];
       if (deviceId === 'down') return new UpstreamUnavailableError('the upstream did not answer');
-      return { online: Number(deviceId) % 2 === 0, checkedAt: CHECKED_AT, stale: false, origin: 'cache' } satisfies PresenceResult;
+      return { online: Number(deviceId) % 2 === 0, checkedAtMs: CHECKED_AT.getTime(), stale: false, origin: 'cache' } satisfies PresenceResult;
     });
   },
   async lookupExact(keys) {
-    return keys.map(() => ({ online: true, checkedAt: CHECKED_AT, stale: false, origin: 'upstream' }) satisfies PresenceResult);
+    return keys.map(() => ({ online: true, checkedAtMs: CHECKED_AT.getTime(), stale: false, origin: 'upstream' }) satisfies PresenceResult);
   },
 };
 

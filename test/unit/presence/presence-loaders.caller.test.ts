@@ -11,7 +11,7 @@ class RecordingLookup implements PresenceLookup {
   readonly calls: string[][] = [];
   async lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
     this.calls.push(keys.map((k) => k.clientId));
-    return keys.map(() => ({ online: true, checkedAt: new Date(0), stale: false, origin: 'upstream' as const }));
+    return keys.map(() => ({ online: true, checkedAtMs: 0, stale: false, origin: 'upstream' as const }));
   }
   async lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
     return this.lookup(keys);

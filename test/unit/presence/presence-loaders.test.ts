@@ -16,7 +16,7 @@ class RecordingLookup implements PresenceLookup {
   }
   private answer(method: 'lookup' | 'lookupExact', keys: readonly PresenceKey[]): PresenceResult[] {
     this.calls.push([method, keys.map((k) => k.clientId)]);
-    return keys.map(() => ({ online: true, checkedAt: new Date(0), stale: false, origin: 'upstream' as const }));
+    return keys.map(() => ({ online: true, checkedAtMs: 0, stale: false, origin: 'upstream' as const }));
   }
 }
 
@@ -78,7 +78,7 @@ describe('RequestPresence', () => {
     const lookup: PresenceLookup = {
       lookup: async (keys) => {
         asked.push(...keys.map((k) => `${k.instanceId}/${k.clientId}`));
-        return keys.map(() => ({ online: true, checkedAt: new Date(0), stale: false, origin: 'upstream' as const }));
+        return keys.map(() => ({ online: true, checkedAtMs: 0, stale: false, origin: 'upstream' as const }));
       },
       lookupExact: async () => [],
     };
@@ -108,7 +108,7 @@ describe('RequestPresence', () => {
     const lookup: PresenceLookup = {
       lookup: (keys) => {
         if (broken) throw new Error('lookup broke');
-        return Promise.resolve(keys.map(() => ({ online: true, checkedAt: new Date(0), stale: false, origin: 'cache' as const })));
+        return Promise.resolve(keys.map(() => ({ online: true, checkedAtMs: 0, stale: false, origin: 'cache' as const })));
       },
       lookupExact: async () => [],
     };
