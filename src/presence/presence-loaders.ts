@@ -29,7 +29,8 @@ export interface PresenceLoaderOptions {
  */
 export class RequestPresence {
   private readonly cached: DataLoader<PresenceKey, PresenceStatus, PresenceKey>;
-  private readonly exact: DataLoader<PresenceKey, PresenceStatus, PresenceKey>;
+  /** Made on the first exact load: most requests never ask for one. */
+  private exact: DataLoader<PresenceKey, PresenceStatus, PresenceKey> | undefined;
   /** The distinct keys let through so far, by either loader: what the per-request ID cap counts. */
   private readonly admitted = new PresenceKeyMap<true>();
   /** The last instance ID found valid: a request's keys nearly always share one, checked once. */
@@ -45,12 +46,13 @@ export class RequestPresence {
     // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests. Each
     // loader de-duplicates by the key's value in a PresenceKeyMap (why not by presenceKeyId: see there).
     this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid)), { cacheMap: new PresenceKeyMap() });
-    this.exact = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid)), { cacheMap: new PresenceKeyMap() });
   }
 
   /** The status of one device; rejects with a typed error for that device alone. */
   load(key: PresenceKey, options?: { exact?: boolean }): Promise<PresenceStatus> {
-    return (options?.exact ? this.exact : this.cached).load(key);
+    if (!options?.exact) return this.cached.load(key);
+    this.exact ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid)), { cacheMap: new PresenceKeyMap() });
+    return this.exact.load(key);
   }
 
   /**
