@@ -37,8 +37,9 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
   const { apollo, logger } = options;
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (options.cors(req, res)) return;
-    if (options.page && (await options.page(req, res))) return;
     const method = req.method ?? 'GET';
+    // Only a GET can ask for the page: a POST, the hot path, skips an await for nothing.
+    if (method === 'GET' && options.page && (await options.page(req, res))) return;
     // A non-preflight OPTIONS carries no credentials either; Apollo answers it 405.
     const caller = method === 'OPTIONS' ? undefined : await options.authenticate(req);
     if (isRefusal(caller)) return sendRefusal(res, caller);
@@ -67,7 +68,8 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
         return options.contextFor(caller);
       },
     });
-    await writeResponse(res, response);
+    if (response.body.kind === 'complete') return writeComplete(res, response, response.body.string);
+    await writeChunked(res, response, response.body.asyncIterator);
   };
   return (req, res) => {
     serve(req, res).catch((error: unknown) => {
@@ -81,17 +83,24 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
   };
 }
 
-async function writeResponse(res: ServerResponse, response: HTTPGraphQLResponse): Promise<void> {
+function writeHead(res: ServerResponse, response: HTTPGraphQLResponse): void {
   for (const [name, value] of response.headers) {
     // CORS has already said the answer varies by Origin; Apollo may add its own reasons.
     if (name === 'vary' && res.hasHeader('vary')) res.setHeader('vary', `${String(res.getHeader('vary'))}, ${value}`);
     else res.setHeader(name, value);
   }
   res.statusCode = response.status ?? 200;
-  if (response.body.kind === 'complete') {
-    res.end(response.body.string);
-    return;
-  }
-  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+}
+
+/** A whole answer, the usual case: written in one go, no await. */
+function writeComplete(res: ServerResponse, response: HTTPGraphQLResponse, body: string): void {
+  writeHead(res, response);
+  res.end(body);
+}
+
+/** An answer Apollo streams (incremental delivery): each part as it comes. */
+async function writeChunked(res: ServerResponse, response: HTTPGraphQLResponse, parts: AsyncIterable<string>): Promise<void> {
+  writeHead(res, response);
+  for await (const part of parts) res.write(part);
   res.end();
 }
