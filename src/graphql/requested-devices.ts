@@ -53,6 +53,24 @@ export function tallyRequestedDevices(
   return { keys, entries };
 }
 
+/**
+ * How many device entries the operation asks for, duplicates and aliases counted: `entries` of
+ * `tallyRequestedDevices` without building the distinct set. While it is within MAX_IDS_PER_REQUEST,
+ * so is the number of distinct devices, and the set need not be built at all.
+ */
+export function countRequestedEntries(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | undefined,
+): number {
+  let entries = 0;
+  visitRequestedDevices(schema, document, operationName, variables, () => {
+    entries++;
+  });
+  return entries;
+}
+
 /** Calls `visit` with the arguments of every device the operation asks about, as given. */
 function visitRequestedDevices(
   schema: GraphQLSchema,

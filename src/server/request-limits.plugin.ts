@@ -2,7 +2,7 @@ import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server'
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PresenceErrorCode } from '../presence/errors';
 import type { GraphQLContext } from '../graphql/context';
-import { tallyRequestedDevices } from '../graphql/requested-devices';
+import { countRequestedEntries, tallyRequestedDevices } from '../graphql/requested-devices';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,
@@ -41,9 +41,12 @@ export function assertWithinRequestLimits(
   variables: Record<string, unknown> | null | undefined,
   options: RequestLimits,
 ): void {
-  const { keys, entries } = tallyRequestedDevices(schema, document, operationName, variables ?? undefined, options.defaultInstanceId);
-  const requested = keys.size;
-  if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
+  const entries = countRequestedEntries(schema, document, operationName, variables ?? undefined);
+  // No more entries than the cap: no more distinct devices either, so the usual request builds no set.
+  if (entries > options.maxIdsPerRequest) {
+    const requested = tallyRequestedDevices(schema, document, operationName, variables ?? undefined, options.defaultInstanceId).keys.size;
+    if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
+  }
   if (entries > options.maxCost) {
     throw new GraphQLError(`This operation would return ${entries} devices; at most ${options.maxCost} are allowed (MAX_QUERY_COST)`, {
       extensions: { code: PresenceErrorCode.BadUserInput, http: { status: 400 } },

@@ -1,5 +1,5 @@
 import { parse, type GraphQLSchema } from 'graphql';
-import { tallyRequestedDevices } from '../../../src/graphql/requested-devices';
+import { countRequestedEntries, tallyRequestedDevices } from '../../../src/graphql/requested-devices';
 import { buildPresenceSchema } from '../../../src/graphql/schema';
 import { PresenceKeyMap } from '../../../src/presence/presence-key-map';
 
@@ -71,7 +71,13 @@ describe('tallyRequestedDevices: device entries', () => {
     schema = await buildPresenceSchema();
   });
 
-  const entries = (query: string, variables?: Record<string, unknown>) => tallyRequestedDevices(schema, parse(query), undefined, variables, undefined).entries;
+  // countRequestedEntries (which builds no distinct set) must agree with the full tally.
+  const entries = (query: string, variables?: Record<string, unknown>) => {
+    const document = parse(query);
+    const counted = countRequestedEntries(schema, document, undefined, variables);
+    expect(counted).toBe(tallyRequestedDevices(schema, document, undefined, variables, undefined).entries);
+    return counted;
+  };
 
   it('counts every device the answer would hold, duplicates and aliases included', () => {
     const query = `{
