@@ -25,7 +25,9 @@ export async function readJsonBody(req: IncomingMessage, maxBytes: number): Prom
   if (declared > maxBytes) return tooLarge(req);
 
   const text = await readText(req, maxBytes);
-  if (text === undefined) return tooLarge(req);
+  if (text === TOO_LARGE) return tooLarge(req);
+  // The client went away mid-body: nobody reads the answer, but the request must still end here.
+  if (text === ABORTED) return refusal(400, 'The request body was not received whole');
   if (text === '') return { body: {} };
   // Like express.json's strict mode: a GraphQL request is an object, or an array of them (a batch).
   const first = text.trimStart()[0];
@@ -47,16 +49,19 @@ function tooLarge(req: IncomingMessage): HttpRefusal {
   return refusal(413, 'The request body is too large', 'BAD_REQUEST', { connection: 'close' });
 }
 
-/** The body as UTF-8 text, or undefined once it passes `maxBytes`. */
-function readText(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
+const TOO_LARGE = Symbol('too large');
+const ABORTED = Symbol('aborted');
+
+/** The body as UTF-8 text; TOO_LARGE once it passes `maxBytes`; ABORTED if the connection closes first. */
+function readText(req: IncomingMessage, maxBytes: number): Promise<string | typeof TOO_LARGE | typeof ABORTED> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
         cleanup();
-        resolve(undefined);
+        resolve(TOO_LARGE);
         return;
       }
       chunks.push(chunk);
@@ -65,17 +70,20 @@ function readText(req: IncomingMessage, maxBytes: number): Promise<string | unde
       cleanup();
       resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
     };
-    const onError = (error: Error) => {
+    // A request stream fails or closes early only when its connection does.
+    const onAbort = () => {
       cleanup();
-      reject(error);
+      resolve(ABORTED);
     };
     const cleanup = () => {
       req.off('data', onData);
       req.off('end', onEnd);
-      req.off('error', onError);
+      req.off('error', onAbort);
+      req.off('close', onAbort);
     };
     req.on('data', onData);
     req.on('end', onEnd);
-    req.on('error', onError);
+    req.on('error', onAbort);
+    req.on('close', onAbort);
   });
 }

@@ -1,4 +1,5 @@
 import { createServer, request, type Server } from 'node:http';
+import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { readJsonBody } from '../../../src/server/json-body';
 import { isRefusal } from '../../../src/server/http-refusal';
@@ -9,9 +10,16 @@ const MAX_BYTES = 1024;
 describe('readJsonBody', () => {
   let server: Server;
   let port: number;
+  /** What readJsonBody made of each request, as it settles (the answer may go nowhere). */
+  const settled: Array<(read: Awaited<ReturnType<typeof readJsonBody>>) => void> = [];
+  /** Told when the handler has a request (and is about to read its body). */
+  const arrived: Array<() => void> = [];
   beforeAll(async () => {
     server = createServer(async (req, res) => {
-      const read = await readJsonBody(req, MAX_BYTES);
+      const reading = readJsonBody(req, MAX_BYTES);
+      arrived.shift()?.();
+      const read = await reading;
+      settled.shift()?.(read);
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(isRefusal(read) ? { refused: read } : { body: read.body === undefined ? 'undefined' : read.body }));
     });
@@ -68,6 +76,18 @@ describe('readJsonBody', () => {
     const atLimit = JSON.stringify({ q: 'x'.repeat(MAX_BYTES - 8) });
     expect(Buffer.byteLength(atLimit)).toBe(MAX_BYTES);
     expect(await post(atLimit)).toEqual({ body: { q: 'x'.repeat(MAX_BYTES - 8) } });
+  });
+
+  it('ends a request whose client goes away mid-body, instead of waiting for the rest', async () => {
+    const read = new Promise<Awaited<ReturnType<typeof readJsonBody>>>((resolve) => settled.push(resolve));
+    const reading = new Promise<void>((resolve) => arrived.push(resolve));
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"query":');
+    });
+    // The server is reading the body, 90 bytes of which will never come: the connection goes.
+    await reading;
+    socket.destroy();
+    expect(await read).toMatchObject({ status: 400, message: 'The request body was not received whole' });
   });
 
   it('refuses other charsets and compressed bodies with 415', async () => {
