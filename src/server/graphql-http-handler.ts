@@ -60,7 +60,7 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: method.toUpperCase(), headers, search, body: read.body },
+      httpGraphQLRequest: { method, headers, search, body: read.body },
       context: async () => {
         // Reaching GraphQL without a caller would be a wiring fault (Apollo never builds a context
         // for the OPTIONS it refuses): fail closed.

@@ -17,14 +17,10 @@ export function refusal(status: number, message: string, code = 'BAD_REQUEST', h
 }
 
 export function sendRefusal(res: ServerResponse, { status, message, code, headers }: HttpRefusal): void {
-  sendJson(res, status, { errors: [{ message, extensions: { code } }] }, headers);
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   res.statusCode = status;
   if (headers) for (const name in headers) res.setHeader(name, headers[name]);
   res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(body));
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
 export function isRefusal(value: unknown): value is HttpRefusal {

@@ -1,7 +1,6 @@
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { tallyRequestedDevices, type DistinctDevices } from '../graphql/requested-devices';
-import { PresenceKeyMap } from '../presence/presence-key-map';
 import { refusal, type HttpRefusal } from './http-refusal';
 import { tooManyDevicesError } from './request-limits.plugin';
 
@@ -29,16 +28,17 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
     if (body.length > limits.maxOperationsPerBatch) {
       return refusal(400, `This request batches ${body.length} operations; at most ${limits.maxOperationsPerBatch} are allowed per HTTP request`);
     }
-    const keys: DistinctDevices = new PresenceKeyMap();
+    // One distinct-device set for the whole batch: the first tally makes it, the others add to it.
+    let keys: DistinctDevices | undefined;
     for (const operation of body) {
       const document = parseQuietly(operation?.query);
       if (!document) continue;
       // Ill-typed operationName or variables: counted as absent here, and Apollo refuses them anyway.
       const operationName = typeof operation.operationName === 'string' ? operation.operationName : undefined;
       const variables = isPlainObject(operation.variables) ? operation.variables : undefined;
-      tallyRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys);
+      keys = tallyRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys).keys;
     }
-    if (keys.size > limits.maxIdsPerRequest) {
+    if (keys && keys.size > limits.maxIdsPerRequest) {
       const error = tooManyDevicesError(keys.size, limits.maxIdsPerRequest, `This batch of ${body.length} operations`);
       return refusal(400, error.message, String(error.extensions.code));
     }
