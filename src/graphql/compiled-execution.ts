@@ -70,11 +70,17 @@ export function compiledExecution(schema: GraphQLSchema): GatewayInterface {
  * graphql-js ones, as graphql-js execution would have made them; only failed fields pay for it.
  */
 function asGraphQLJsError(error: GraphQLError): GraphQLError {
+  // Without a stack of its own: the new error takes the original error's stack (graphql-js copies it),
+  // and the one V8 would capture here (this function, Apollo's executor) says nothing. Capturing it
+  // and then overwriting it costs V8 a formatted stack trace, about 10 µs per failed field on this machine.
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const rebuilt = new GraphQLError(error.message, {
     path: error.path,
     originalError: error.originalError ?? undefined,
     extensions: error.extensions,
   });
+  Error.stackTraceLimit = stackTraceLimit;
   // graphql-jit has already turned the nodes into locations; graphql-js would show the same ones.
   (rebuilt as { locations?: GraphQLError['locations'] }).locations = error.locations;
   return rebuilt;

@@ -26,7 +26,13 @@ export abstract class PresenceError extends Error {
   readonly retryable: boolean = false;
 
   constructor(message: string, readonly upstream?: UpstreamErrorDetail) {
+    // No stack trace: a presence error is an answer about a device, not a bug. Its stack is never
+    // logged or returned, yet capturing it and formatting it (graphql-js copies `originalError.stack`
+    // into every GraphQLError made from it) was most of what a refused request cost.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = new.target.name;
   }
 }
