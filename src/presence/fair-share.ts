@@ -1,4 +1,5 @@
 import { systemClock, type Clock } from './clock';
+import { RateLimitedError } from './errors';
 import { assertNumberOption } from './options';
 
 export interface FairShareOptions {
@@ -25,6 +26,18 @@ export interface LookupAllowance {
   take(count: number): LookupGrant;
 }
 
+/**
+ * Spends `count` lookups of `allowance` (everything is granted without one): the grant, and the error
+ * of the lookups over it, one error shared by all of them, or undefined when all were granted.
+ */
+export function spend(allowance: LookupAllowance | undefined, count: number): { granted: number; overShare: RateLimitedError | undefined } {
+  if (!allowance || count === 0) return { granted: count, overShare: undefined };
+  const { granted, retryAfterMs } = allowance.take(count);
+  if (granted >= count) return { granted, overShare: undefined };
+  const message = `This caller has used its share of lookups per second (CALLER_LOOKUPS_PER_SECOND); retry after ${retryAfterMs} ms`;
+  return { granted, overShare: new RateLimitedError(message, retryAfterMs) };
+}
+
 interface Bucket {
   tokens: number;
   updatedAtMs: number;
@@ -33,7 +46,10 @@ interface Bucket {
 /**
  * Per-caller token buckets of Client ID lookups: one per process, shared by every request. The
  * account's budget (UPSTREAM_BATCH_QPS calls of 10 IDs) is shared by all callers; without a share
- * each, one caller polling hard would leave the others waiting on UPSTREAM_THROTTLED.
+ * each, one caller polling hard would leave the others waiting on UPSTREAM_THROTTLED. So what a
+ * lookup spends is the account's budget: a key the cache answers fresh costs nothing (the dispatcher
+ * spends only the rest), and any number of callers may read the same cached statuses as often as
+ * they like. Exact lookups always go upstream and always spend.
  *
  * In memory and per replica: N replicas behind a balancer let a caller spend up to N shares. That is
  * a bound on unfairness, not on cost: the account budget (shared through Redis) still caps the bill.

@@ -3,6 +3,7 @@ import type { BudgetGrant, CallBudget } from './budget';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { systemClock, type Clock } from './clock';
 import { PresenceErrorCode, UpstreamRejectedError, UpstreamThrottledError, UpstreamUnavailableError, asPresenceError } from './errors';
+import { spend, type LookupAllowance } from './fair-share';
 import { assertNumberOption } from './options';
 import type { CachedPresence, PresenceCacheStore } from './presence-cache';
 import { PresenceKeyIds } from './presence-key-map';
@@ -156,27 +157,37 @@ export class PresenceDispatcher implements PresenceLookup {
     setMaxListeners(0, this.closing.signal);
   }
 
-  async lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
+  /**
+   * Answers what the cache holds fresh; the rest joins the queues. Only those keys spend the caller's
+   * allowance: they are what costs the account's budget, and a fresh cached answer costs it nothing
+   * (see FairShare).
+   */
+  async lookup(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]> {
     const ids: string[] = new Array(keys.length);
     for (let i = 0; i < keys.length; i++) ids[i] = this.keyIds.idOf(keys[i]);
     const cached = await this.readCache(ids);
     const now = this.now();
     const answers: Array<PresenceResult | Promise<PresenceResult>> = new Array(keys.length);
-    let waiting = false;
+    let misses = 0;
     for (let i = 0; i < keys.length; i++) {
       const entry = cached[i];
-      if (entry && now - entry.checkedAtMs < this.cacheTtlMs) {
-        answers[i] = statusOf(entry, 'cache');
-      } else {
-        waiting = true;
-        answers[i] = this.join(keys[i], ids[i], entry, now);
-      }
+      if (entry && now - entry.checkedAtMs < this.cacheTtlMs) answers[i] = statusOf(entry, 'cache');
+      else misses++;
     }
-    if (waiting) return this.reported(await Promise.all(answers));
-    // All answered from the cache, the common case under load: no promise per key to wait for, and
-    // one count to report (what `reported` would find).
-    if (answers.length > 0) this.observer.lookupsAnswered('cache', answers.length);
-    return answers as PresenceResult[];
+    if (misses === 0) {
+      // All answered from the cache, the common case under load: no promise per key to wait for, and
+      // one count to report (what `reported` would find).
+      if (answers.length > 0) this.observer.lookupsAnswered('cache', answers.length);
+      return answers as PresenceResult[];
+    }
+    // The first `granted` misses, in the order asked, go upstream; the rest fail over the share.
+    const { granted, overShare } = spend(allowance, misses);
+    let joined = 0;
+    for (let i = 0; i < keys.length; i++) {
+      if (answers[i] !== undefined) continue;
+      answers[i] = joined++ < granted ? this.join(keys[i], ids[i], cached[i], now) : (overShare as Error);
+    }
+    return this.reported(await Promise.all(answers));
   }
 
   /**
@@ -185,8 +196,9 @@ export class PresenceDispatcher implements PresenceLookup {
    * newer and truer than anything a later cached lookup could find there. Not de-duplicated across
    * requests either: sharing a call already in flight would answer with a status read before this ask.
    */
-  async lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
-    return this.reported(await Promise.all(keys.map((key) => this.exactOne(key))));
+  async lookupExact(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]> {
+    const { granted, overShare } = spend(allowance, keys.length);
+    return this.reported(await Promise.all(keys.map((key, i) => (i < granted ? this.exactOne(key) : (overShare as Error)))));
   }
 
   /**

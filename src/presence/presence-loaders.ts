@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { assertValidClientId, assertValidInstanceId } from './client-id';
-import { ForbiddenError, InvalidInputError, RateLimitedError } from './errors';
-import type { LookupAllowance, LookupGrant } from './fair-share';
+import { ForbiddenError, InvalidInputError } from './errors';
+import type { LookupAllowance } from './fair-share';
 import { PresenceKeyMap } from './presence-key-map';
 import type { PresenceKey, PresenceLookup, PresenceResult, PresenceStatus } from './types';
 
@@ -14,9 +14,9 @@ export interface PresenceLoaderOptions {
    */
   scope?: (key: PresenceKey) => boolean;
   /**
-   * The caller's fair share of lookups per second. Every distinct key the request looks up takes one,
-   * whether the cache or the upstream answers it; a key over the share fails with RATE_LIMITED and is
-   * never sent upstream. @default unlimited
+   * The caller's fair share of lookups per second, handed to the lookup: every distinct key the cache
+   * cannot answer takes one (an exact lookup always does); a key over the share fails with
+   * RATE_LIMITED and is never sent upstream. @default unlimited
    */
   allowance?: LookupAllowance;
 }
@@ -45,19 +45,20 @@ export class RequestPresence {
     }
     // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests. Each
     // loader de-duplicates by the key's value in a PresenceKeyMap (why not by presenceKeyId: see there).
-    this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid)), { cacheMap: new PresenceKeyMap() });
+    this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid, this.options.allowance)), { cacheMap: new PresenceKeyMap() });
   }
 
   /** The status of one device; rejects with a typed error for that device alone. */
   load(key: PresenceKey, options?: { exact?: boolean }): Promise<PresenceStatus> {
     if (!options?.exact) return this.cached.load(key);
-    this.exact ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid)), { cacheMap: new PresenceKeyMap() });
+    this.exact ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid, this.options.allowance)), { cacheMap: new PresenceKeyMap() });
     return this.exact.load(key);
   }
 
   /**
-   * Everything that must hold before a key may go upstream, in order: a well-formed key, inside the
-   * caller's scope, within the per-request ID cap, within the caller's fair share. The GraphQL layer
+   * Everything that must hold before a key may be looked up, in order: a well-formed key, inside the
+   * caller's scope, within the per-request ID cap (the caller's fair share is the lookup's to
+   * spend, since only it knows which keys the cache answers). The GraphQL layer
    * checks the cap on the whole operation first; this is the backstop for IDs it cannot see
    * statically, so the cap holds however the IDs arrive. Scope lives here, not in the resolvers, so
    * every way in (fields, aliases, federation `__resolveReference`) is covered by one check.
@@ -83,9 +84,8 @@ export class RequestPresence {
           (refusals ??= new Array<Error | undefined>(keys.length))[index] = refusal;
         }
       }
-      const grant = this.spendAllowance(valid.length);
-      if (refusals === undefined && grant.granted === valid.length && valid.length > 0) return send(valid);
-      return this.answerPartly(keys, refusals, valid, grant, send);
+      if (refusals === undefined) return send(valid);
+      return this.answerPartly(keys, refusals, valid, send);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -94,32 +94,14 @@ export class RequestPresence {
   /** Some keys were refused: looks up the rest and puts every answer and error in its key's place. */
   private async answerPartly(
     keys: readonly PresenceKey[],
-    refusals: Array<Error | undefined> | undefined,
+    refusals: Array<Error | undefined>,
     valid: PresenceKey[],
-    { granted, retryAfterMs }: LookupGrant,
     send: (valid: PresenceKey[]) => Promise<PresenceResult[]>,
   ): Promise<PresenceResult[]> {
-    const overShare =
-      granted < valid.length
-        ? new RateLimitedError(
-            `This caller has used its share of lookups per second (CALLER_LOOKUPS_PER_SECOND); retry after ${retryAfterMs} ms`,
-            retryAfterMs,
-          )
-        : undefined;
-    valid.splice(granted);
     const answers = valid.length > 0 ? await send(valid) : [];
     const results: PresenceResult[] = new Array(keys.length);
     let next = 0;
-    for (let index = 0; index < keys.length; index++) {
-      const refusal = refusals?.[index];
-      if (refusal !== undefined) {
-        results[index] = refusal;
-      } else {
-        // Valid keys in order: the first `granted` were looked up, the rest were over the share.
-        results[index] = next < granted ? answers[next] : (overShare as Error);
-        next++;
-      }
-    }
+    for (let index = 0; index < keys.length; index++) results[index] = refusals[index] ?? answers[next++];
     return results;
   }
 
@@ -143,12 +125,6 @@ export class RequestPresence {
     if (this.options.scope && !this.options.scope(key)) {
       throw new ForbiddenError(`Client ID ${JSON.stringify(key.clientId)} of instance ${JSON.stringify(key.instanceId)} is outside this caller's scope`);
     }
-  }
-
-  /** What the caller's share grants of `count` valid keys: the first `granted` of them, in the order asked. */
-  private spendAllowance(count: number): LookupGrant {
-    if (!this.options.allowance || count === 0) return { granted: count, retryAfterMs: 0 };
-    return this.options.allowance.take(count);
   }
 
   /** Counts a key against the per-request cap the first time either loader lets it through. */

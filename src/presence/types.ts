@@ -1,3 +1,4 @@
+import type { LookupAllowance } from './fair-share';
 import type { SessionAction } from './session-api';
 
 /** One device, as the upstream knows it: Client IDs are unique per instance only. */
@@ -30,10 +31,13 @@ export type PresenceResult = PresenceStatus | Error;
  * and de-duplicated by the loader; the answer array is parallel to `keys`.
  */
 export interface PresenceLookup {
-  /** Through BatchQuerySessionByClientIds (cache allowed). */
-  lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]>;
-  /** Through QuerySessionByClientId: exact, one call per key, never from the cache. */
-  lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]>;
+  /**
+   * Through BatchQuerySessionByClientIds (cache allowed). `allowance`, the caller's fair share, pays
+   * for the keys the cache cannot answer; those over it fail with RATE_LIMITED and are never sent.
+   */
+  lookup(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]>;
+  /** Through QuerySessionByClientId: exact, one call per key, never from the cache, each key paid from `allowance`. */
+  lookupExact(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]>;
 }
 
 /** Hooks for metrics; `server/metrics.ts` implements them with prom-client, tests may record them. */

@@ -13,10 +13,16 @@ type Devices = { devices: Array<{ clientId: string; online: boolean | null }> };
 describe('fair share between callers', () => {
   const greedy = makeApiKey('greedy', { instances: ['*'], groups: ['*'] });
   const polite = makeApiKey('polite', { instances: ['*'], groups: ['*'] });
+  const reader = makeApiKey('reader', { instances: ['*'], groups: ['*'] });
   let graph: TestGraph;
 
   beforeAll(async () => {
-    graph = await startTestGraph({ AUTH_MODE: 'apikey', API_KEYS: JSON.stringify([greedy.entry, polite.entry]), CALLER_LOOKUPS_PER_SECOND: '20' });
+    graph = await startTestGraph({
+      AUTH_MODE: 'apikey',
+      API_KEYS: JSON.stringify([greedy.entry, polite.entry, reader.entry]),
+      CALLER_LOOKUPS_PER_SECOND: '20',
+      PRESENCE_CACHE_TTL_MS: '60000',
+    });
   });
   afterAll(async () => {
     await graph?.stop();
@@ -51,6 +57,22 @@ describe('fair share between callers', () => {
     expect(refusals.length).toBeGreaterThan(0);
     expect(refusals.every((entry) => entry.caller === 'greedy' && entry.rateLimited > 0)).toBe(true);
     expect(refusals.reduce((sum, entry) => sum + entry.rateLimited, 0)).toBe(limited.length);
+  });
+
+  it('spends nothing on statuses the cache answers: a caller may re-read them far beyond its share', async () => {
+    const ids = Array.from({ length: 15 }, (_, i) => `GID_reader@@@d-${i}`);
+    // 15 fresh lookups of the 20 per second; then 10 × 15 cached ones, 7.5 times the share.
+    expect((await ask(reader.key, ids)).errors).toBeUndefined();
+    const rereads = await Promise.all(Array.from({ length: 10 }, () => ask(reader.key, ids)));
+    for (const answer of rereads) {
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data!.devices).toHaveLength(15);
+    }
+    expect(graph.local!.emulator.calls.flatMap((call) => call.clientIds).sort()).toEqual([...ids].sort());
+    // The share was not touched by the re-reads: 5 fresh lookups still pass, the 6th is over it.
+    const fresh = await ask(reader.key, Array.from({ length: 6 }, (_, i) => `GID_reader@@@new-${i}`));
+    expect(rateLimited(fresh).length).toBeLessThanOrEqual(1);
+    expect(answeredIds(fresh).length).toBeGreaterThanOrEqual(5);
   });
 });
 

@@ -1,4 +1,5 @@
 import { CallBudget, MemoryBudgetStore } from '../../../src/presence/budget';
+import type { LookupAllowance } from '../../../src/presence/fair-share';
 import { PresenceDispatcher, type PresenceDispatcherOptions } from '../../../src/presence/presence-dispatcher';
 import { SessionAction, type BatchSessionAnswer, type ExactSessionAnswer, type SessionApi } from '../../../src/presence/session-api';
 import type { PresenceKey, PresenceObserver, PresenceOrigin, PresenceResult, PresenceStatus } from '../../../src/presence/types';
@@ -114,4 +115,18 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 export async function settled<T>(promise: Promise<T>): Promise<T> {
   await jest.runAllTimersAsync();
   return promise;
+}
+
+/** An allowance holding `tokens` lookups, recording what was asked of it; refusals say retry after 700 ms. */
+export function recordingAllowance(tokens: number): LookupAllowance & { asked: number[] } {
+  const asked: number[] = [];
+  return {
+    asked,
+    take(count) {
+      asked.push(count);
+      const granted = Math.min(count, tokens);
+      tokens -= granted;
+      return { granted, retryAfterMs: granted < count ? 700 : 0 };
+    },
+  };
 }

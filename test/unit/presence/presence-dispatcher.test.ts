@@ -11,6 +11,7 @@ import {
   dispatcherFor,
   key,
   keys,
+  recordingAllowance,
   settled,
 } from './fake-session-api';
 
@@ -294,6 +295,51 @@ describe('PresenceDispatcher', () => {
       const broken = { getMany: () => Promise.reject(new Error('cache down')), setMany: () => Promise.reject(new Error('cache down')) };
       const [result] = await dispatcherFor(api, { cache: broken, cacheTtlMs: 1000 }).lookup([key(1)]);
       expect(asStatus(result).origin).toBe('upstream');
+    });
+  });
+
+  describe("Spends the caller's fair share only on what costs the account", () => {
+    it('takes one lookup per key the cache cannot answer, and fails those over the share with RATE_LIMITED, unsent', async () => {
+      const api = new FakeSessionApi();
+      const dispatcher = dispatcherFor(api, { cache: new MemoryPresenceCache(), cacheTtlMs: 1000 });
+      await dispatcher.lookup([key(1)]);
+      const share = recordingAllowance(2);
+      const results = await settled(dispatcher.lookup([key(0), key(1), key(2), key(3)], share));
+      expect(share.asked).toEqual([3]);
+      expect(results.map((result) => (result instanceof Error ? (result as { code?: string }).code : result.origin))).toEqual([
+        'upstream',
+        'cache',
+        'upstream',
+        PresenceErrorCode.RateLimited,
+      ]);
+      expect(results[3]).toMatchObject({ retryAfterMs: 700 });
+      expect(api.calls).toEqual([[key(1).clientId], [key(0).clientId, key(2).clientId]]);
+    });
+
+    it('spends nothing on a lookup the cache answers whole, however often it is asked', async () => {
+      const api = new FakeSessionApi();
+      const dispatcher = dispatcherFor(api, { cache: new MemoryPresenceCache(), cacheTtlMs: 1000 });
+      await dispatcher.lookup(keys(10));
+      const share = recordingAllowance(0);
+      for (let i = 0; i < 5; i++) expect((await dispatcher.lookup(keys(10), share)).every((result) => !(result instanceof Error))).toBe(true);
+      expect(share.asked).toEqual([]);
+    });
+
+    it('makes no call at all when the share is spent', async () => {
+      const api = new FakeSessionApi();
+      const [result] = await dispatcherFor(api).lookup([key(1)], recordingAllowance(0));
+      expect(result).toMatchObject({ code: PresenceErrorCode.RateLimited });
+      expect(api.calls).toEqual([]);
+    });
+
+    it('spends one lookup per exact key, since every exact lookup goes upstream', async () => {
+      const api = new FakeSessionApi();
+      const share = recordingAllowance(1);
+      const results = await dispatcherFor(api).lookupExact([key(1), key(2)], share);
+      expect(share.asked).toEqual([2]);
+      expect(asStatus(results[0]).online).toBe(true);
+      expect(results[1]).toMatchObject({ code: PresenceErrorCode.RateLimited });
+      expect(api.exactCalls).toEqual([key(1).clientId]);
     });
   });
 

@@ -2,34 +2,22 @@ import { PresenceErrorCode } from '../../../src/presence/errors';
 import type { LookupAllowance } from '../../../src/presence/fair-share';
 import { RequestPresence } from '../../../src/presence/presence-loaders';
 import type { PresenceKey, PresenceLookup, PresenceResult } from '../../../src/presence/types';
-import { key } from './fake-session-api';
+import { key, recordingAllowance as allowance } from './fake-session-api';
 
 // Real timers here: DataLoader schedules its batches with process.nextTick, which fake timers replace.
 
 /** A PresenceLookup that records the Client IDs of every call and answers each online. */
 class RecordingLookup implements PresenceLookup {
   readonly calls: string[][] = [];
-  async lookup(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
+  readonly allowances: Array<LookupAllowance | undefined> = [];
+  async lookup(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]> {
     this.calls.push(keys.map((k) => k.clientId));
+    this.allowances.push(allowance);
     return keys.map(() => ({ online: true, checkedAtMs: 0, stale: false, origin: 'upstream' as const }));
   }
-  async lookupExact(keys: readonly PresenceKey[]): Promise<PresenceResult[]> {
-    return this.lookup(keys);
+  async lookupExact(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]> {
+    return this.lookup(keys, allowance);
   }
-}
-
-/** An allowance holding `tokens` lookups, recording what was asked of it. */
-function allowance(tokens: number): LookupAllowance & { asked: number[] } {
-  const asked: number[] = [];
-  return {
-    asked,
-    take(count) {
-      asked.push(count);
-      const granted = Math.min(count, tokens);
-      tokens -= granted;
-      return { granted, retryAfterMs: granted < count ? 700 : 0 };
-    },
-  };
 }
 
 describe('RequestPresence with a caller', () => {
@@ -58,43 +46,33 @@ describe('RequestPresence with a caller', () => {
     expect(share.asked).toEqual([]);
   });
 
-  it('takes one lookup per distinct key and fails those over the allowance with RATE_LIMITED and retryAfterMs', async () => {
+  it('hands the caller\'s allowance to the lookup with each batch of distinct, admitted keys, exact ones too', async () => {
     const lookup = new RecordingLookup();
-    const share = allowance(2);
+    const share = allowance(10);
     const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100, allowance: share });
-    const results = await Promise.allSettled([presence.load(key(1)), presence.load(key(2)), presence.load(key(1)), presence.load(key(3))]);
-    expect(share.asked).toEqual([3]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
-    expect(results[3]).toMatchObject({ reason: { code: PresenceErrorCode.RateLimited, retryAfterMs: 700 } });
-    expect(lookup.calls).toEqual([[key(1).clientId, key(2).clientId]]);
+    await Promise.all([presence.load(key(1)), presence.load(key(2)), presence.load(key(1))]);
+    await presence.load(key(3), { exact: true });
+    expect(lookup.calls).toEqual([[key(1).clientId, key(2).clientId], [key(3).clientId]]);
+    expect(lookup.allowances).toEqual([share, share]);
+    // The lookup spends it (only it knows which keys the cache answers); the loader never does.
+    expect(share.asked).toEqual([]);
   });
 
-  it('answers each key in its place when some are malformed, some out of scope and some over the allowance', async () => {
+  it('answers each key in its place when some are malformed or out of scope, looking up only the rest', async () => {
     const lookup = new RecordingLookup();
-    const share = allowance(2);
-    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100, scope: (k) => k.clientId !== key(2).clientId, allowance: share });
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100, scope: (k) => k.clientId !== key(2).clientId });
     const results = await Promise.allSettled([
       presence.load({ instanceId: key(0).instanceId, clientId: 'nope' }),
       presence.load(key(1)),
       presence.load(key(2)),
       presence.load(key(3)),
-      presence.load(key(4)),
     ]);
     expect(results.map((r) => (r.status === 'fulfilled' ? 'online' : (r.reason as { code: string }).code))).toEqual([
       PresenceErrorCode.BadUserInput,
       'online',
       PresenceErrorCode.Forbidden,
       'online',
-      PresenceErrorCode.RateLimited,
     ]);
-    expect(share.asked).toEqual([3]);
     expect(lookup.calls).toEqual([[key(1).clientId, key(3).clientId]]);
-  });
-
-  it('makes no lookup at all when the allowance is spent', async () => {
-    const lookup = new RecordingLookup();
-    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100, allowance: allowance(0) });
-    await expect(presence.load(key(1))).rejects.toMatchObject({ code: PresenceErrorCode.RateLimited });
-    expect(lookup.calls).toEqual([]);
   });
 });
