@@ -32,7 +32,7 @@ export async function profile(
     server =
       target === 'ours'
         ? await startService(local, { PRESENCE_CACHE_TTL_MS: '3600000' }, { execArgv })
-        : await startBareBaseline(local.info.instanceId, local.info.demoDevices, execArgv);
+        : await startBareBaseline(local.info.instanceId, local.info.demoDevices, { execArgv });
     const body = devicesBody(demoIds(devices));
     await warmUp(server.info.url, body, 3);
     log(`profiling ${target}: ${seconds} s of all-cached ${devices}-device queries`);

@@ -61,13 +61,31 @@ export function startService(
   });
 }
 
-/** The bare Apollo Server + DataLoader baseline, with `onlineIds` online in its Map. */
-export function startBareBaseline(instanceId: string, onlineIds: readonly string[], execArgv?: string[]): Promise<ServiceProcess> {
+/**
+ * The bare Apollo Server + DataLoader baseline, with `onlineIds` online in its Map; or, given `upstream`
+ * (the local instance), asking it for every key, uncached.
+ */
+export function startBareBaseline(
+  instanceId: string,
+  onlineIds: readonly string[],
+  options: { execArgv?: string[]; upstream?: LocalHost } = {},
+): Promise<ServiceProcess> {
+  const upstream = options.upstream?.info;
   return startServer('baseline/bare-apollo.js', {
-    name: 'bare Apollo baseline',
-    execArgv,
-    env: { ...baseEnv(), BENCH_INSTANCE_ID: instanceId, BENCH_ONLINE_IDS: onlineIds.join(',') },
+    name: upstream ? 'bare Apollo baseline (upstream)' : 'bare Apollo baseline',
+    execArgv: options.execArgv,
+    env: {
+      ...baseEnv(),
+      BENCH_INSTANCE_ID: instanceId,
+      BENCH_ONLINE_IDS: onlineIds.join(','),
+      ...(upstream && { BENCH_UPSTREAM_ENDPOINT: upstream.endpoint, BENCH_UPSTREAM_KEY_ID: upstream.accessKeyId, BENCH_UPSTREAM_KEY_SECRET: upstream.accessKeySecret }),
+    },
   });
+}
+
+/** The HTTP floor (baseline/http-floor.ts): node:http answering the same JSON with no GraphQL at all. */
+export function startHttpFloor(): Promise<ServiceProcess> {
+  return startServer('baseline/http-floor.js', { name: 'HTTP floor', env: baseEnv() });
 }
 
 /**
