@@ -8,7 +8,6 @@ const PACKAGES = [
   '@apollo/server',
   '@apollo/subgraph',
   'graphql',
-  'graphql-jit',
   'type-graphql',
   'dataloader',
   '@alicloud/openapi-client',

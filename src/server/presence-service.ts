@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config';
 import type { GraphQLContext } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
-import { compiledExecution } from '../graphql/compiled-execution';
 import { buildPresenceSchema } from '../graphql/schema';
 import { FairShare } from '../presence/fair-share';
 import { RequestPresence } from '../presence/presence-loaders';
@@ -64,8 +63,10 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   // Built once per process, shared by every request.
   const schema = await buildPresenceSchema();
   const apollo = new ApolloServer<GraphQLContext>({
-    // The schema, executed by graphql-jit (compiled-execution.ts says why and how).
-    gateway: compiledExecution(schema),
+    // Executed by graphql-js. Not graphql-jit through the gateway interface (its one hook for another
+    // executor): Apollo's gateway path keeps every request's objects alive until the next full GC,
+    // which cost more than the compiled code saved (BENCHMARKS.md, performance pass, fourth pass).
+    schema,
     // A JSON array of operations is one request: one context, one loader, one ID budget (operation-batches.ts).
     allowBatchedHttpRequests: true,
     formatError: formatGraphQLError,
