@@ -4,7 +4,9 @@
  * (`devices(clientIds) { clientId online }`) from a Map in memory. No type-graphql, no federation, no
  * plugins, no express, no metrics: what "all-cached" costs at the least with this stack.
  *
- * Env: BENCH_INSTANCE_ID (the default instance), BENCH_ONLINE_IDS (comma-separated Client IDs online).
+ * Env: BENCH_INSTANCE_ID (the default instance), BENCH_ONLINE_IDS (comma-separated Client IDs online),
+ * PORT (default: a free one). Started by hand, it prints its URL:
+ * `BENCH_INSTANCE_ID=mqtt-local-dev PORT=4001 node dist/bench/baseline/bare-apollo.js`.
  *
  * With BENCH_UPSTREAM_ENDPOINT (and BENCH_UPSTREAM_KEY_ID / BENCH_UPSTREAM_KEY_SECRET) the loader asks
  * the upstream instead, the simplest way that could work: each batch split into 10-ID
@@ -62,10 +64,12 @@ async function main(): Promise<void> {
     },
   });
   const { url } = await startStandaloneServer(server, {
-    listen: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: Number(process.env.PORT ?? 0) },
     context: async () => ({ online: new DataLoader<string, boolean>(batchFunction(statuses)) }),
   });
   serveCommands({ url }, {}, () => server.stop());
+  // Started by hand rather than by the bench (no IPC channel): say where it listens.
+  if (!process.send) process.stdout.write(`bare Apollo baseline at ${url}\n`);
 }
 
 /** From the Map, or (BENCH_UPSTREAM_ENDPOINT) from the upstream in parallel 10-ID calls. */
