@@ -26,6 +26,7 @@ import { operationBatchLimits, queryTextLimit } from './operation-batches';
 import { queryLimitRules } from './query-limits.rules';
 import { requestLimitsPlugin, type RequestLimits } from './request-limits.plugin';
 import { errorLogging } from './error-logging.plugin';
+import { RefusalLog } from './refusal-log';
 import { subscriptionsOverHttpPlugin } from './subscriptions-over-http.plugin';
 
 export interface PresenceServiceOptions {
@@ -62,6 +63,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   const httpServer = createServer();
   // Built once per process, shared by every request.
   const schema = await buildPresenceSchema();
+  const refusals = new RefusalLog(logger);
   const apollo = new ApolloServer<GraphQLContext>({
     // Executed by graphql-js. Not graphql-jit through the gateway interface (its one hook for another
     // executor): Apollo's gateway path keeps every request's objects alive until the next full GC,
@@ -93,7 +95,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       httpCachePlugin({ cacheTtlMs: config.presence.cacheTtlMs }),
       subscriptionsOverHttpPlugin(),
       requestLimits(config),
-      errorLogging(logger),
+      errorLogging(logger, refusals),
     ],
   });
   await apollo.start();
@@ -130,6 +132,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     validationRules: queryLimitRules(config.security.limits),
     introspection: config.security.introspection,
     logger,
+    refusals,
     isProduction: config.nodeEnv === 'production',
     maxQueryBytes: config.security.limits.maxQueryBytes,
     maxSubscriptionsPerConnection: config.security.limits.maxSubscriptionsPerConnection,
@@ -180,6 +183,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       // WebSockets first: upgraded sockets would keep the HTTP server's drain waiting.
       await webSocket.dispose();
       await apollo.stop();
+      refusals.close();
     },
   };
 }
