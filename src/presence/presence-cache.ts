@@ -18,6 +18,11 @@ export interface PresenceCacheStore {
   getMany(keys: string[]): Promise<Array<CachedPresence | undefined>>;
   /** Stores each entry, to be dropped `ttlMs` after now. */
   setMany(entries: Array<[string, CachedPresence]>, ttlMs: number): Promise<void>;
+  /**
+   * One entry at once, for a store in this process (the memory cache): lets a lookup the cache can
+   * answer skip a promise. A shared store (Redis) has none; `getMany` answers for it.
+   */
+  getNow?(key: string): CachedPresence | undefined;
 }
 
 export interface MemoryPresenceCacheOptions {
@@ -52,22 +57,27 @@ export class MemoryPresenceCache implements PresenceCacheStore {
 
   async getMany(keys: string[]): Promise<Array<CachedPresence | undefined>> {
     const now = this.now();
-    const found: Array<CachedPresence | undefined> = [];
-    for (const key of keys) {
-      const entry = this.entries.get(key);
-      if (!entry || entry.expiresAtMs <= now) {
-        if (entry) this.entries.delete(key);
-        found.push(undefined);
-        continue;
-      }
-      if (this.insertions - entry.stamp > this.slack) {
-        this.entries.delete(key);
-        entry.stamp = ++this.insertions;
-        this.entries.set(key, entry);
-      }
-      found.push(entry.value);
-    }
+    const found: Array<CachedPresence | undefined> = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) found[i] = this.read(keys[i], now);
     return found;
+  }
+
+  getNow(key: string): CachedPresence | undefined {
+    return this.read(key, this.now());
+  }
+
+  private read(key: string, now: number): CachedPresence | undefined {
+    const entry = this.entries.get(key);
+    if (!entry || entry.expiresAtMs <= now) {
+      if (entry) this.entries.delete(key);
+      return undefined;
+    }
+    if (this.insertions - entry.stamp > this.slack) {
+      this.entries.delete(key);
+      entry.stamp = ++this.insertions;
+      this.entries.set(key, entry);
+    }
+    return entry.value;
   }
 
   async setMany(entries: Array<[string, CachedPresence]>, ttlMs: number): Promise<void> {

@@ -122,6 +122,8 @@ export class PresenceDispatcher implements PresenceLookup {
   private readonly queues = new Map<string, InstanceQueue>();
   /** Each key's `presenceKeyId`, kept for the keys asked lately: the id strings the cache is keyed by. */
   private readonly keyIds = new PresenceKeyIds(KNOWN_KEY_IDS);
+  /** Keys answered by `cachedNow` and not yet reported: reported once per tick, not once per key. */
+  private cachedNowAnswers = 0;
   /** Aborted by `close()`: cancels budget waits and retry backoffs, so no timer outlives the service. */
   private readonly closing = new AbortController();
 
@@ -189,6 +191,24 @@ export class PresenceDispatcher implements PresenceLookup {
     }
     return this.reported(await Promise.all(answers));
   }
+
+  /**
+   * A fresh status from an in-process cache, at once: what lets an all-cached request skip a promise
+   * and a DataLoader round per device (BENCHMARKS.md, performance pass). Undefined for a shared store
+   * (it cannot answer without waiting), an entry missing or older than cacheTtlMs: `lookup` answers those.
+   */
+  cachedNow(key: PresenceKey): PresenceStatus | undefined {
+    if (!this.cache?.getNow || this.cacheTtlMs === 0) return undefined;
+    const entry = this.cache.getNow(this.keyIds.idOf(key));
+    if (!entry || this.now() - entry.checkedAtMs >= this.cacheTtlMs) return undefined;
+    if (this.cachedNowAnswers++ === 0) void Promise.resolve().then(this.reportCachedNow);
+    return statusOf(entry, 'cache');
+  }
+
+  private readonly reportCachedNow = () => {
+    this.observer.lookupsAnswered('cache', this.cachedNowAnswers);
+    this.cachedNowAnswers = 0;
+  };
 
   /**
    * One QuerySessionByClientId per key, in parallel. Never reads the cache: whoever asks for exact

@@ -31,8 +31,11 @@ export class RequestPresence {
   private readonly cached: DataLoader<PresenceKey, PresenceStatus, PresenceKey>;
   /** Made on the first exact load: most requests never ask for one. */
   private exact: DataLoader<PresenceKey, PresenceStatus, PresenceKey> | undefined;
-  /** The distinct keys let through so far, by either loader: what the per-request ID cap counts. */
-  private readonly admitted = new PresenceKeyMap<true>();
+  /**
+   * The distinct keys let through so far, by either loader or `loadNow`: what the per-request ID cap
+   * counts. A key `loadNow` answered holds its status, so the request sees one status per device.
+   */
+  private readonly admitted = new PresenceKeyMap<PresenceStatus | true>();
   /** The last instance ID found valid: a request's keys nearly always share one, checked once. */
   private validInstanceId: string | undefined;
 
@@ -50,9 +53,29 @@ export class RequestPresence {
 
   /** The status of one device; rejects with a typed error for that device alone. */
   load(key: PresenceKey, options?: { exact?: boolean }): Promise<PresenceStatus> {
-    if (!options?.exact) return this.cached.load(key);
+    if (!options?.exact) {
+      const known = this.admitted.get(key);
+      return known === undefined || known === true ? this.cached.load(key) : Promise.resolve(known);
+    }
     this.exact ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid, this.options.allowance)), { cacheMap: new PresenceKeyMap() });
     return this.exact.load(key);
+  }
+
+  /**
+   * The status of one device at once, when the lookup can answer it from an in-process cache;
+   * undefined when only `load` can (not cached, a shared cache, or no such cache). The same checks as
+   * `load` come first, and a refused key throws its error here. Within the request the answer is
+   * final: a later `load` or `loadNow` of the key gets the same status.
+   */
+  loadNow(key: PresenceKey): PresenceStatus | undefined {
+    if (!this.lookup.cachedNow) return undefined;
+    const known = this.admitted.get(key);
+    if (known !== undefined && known !== true) return known;
+    const refusal = this.refusalOf(key);
+    if (refusal !== undefined) throw refusal;
+    const status = this.lookup.cachedNow(key);
+    if (status !== undefined) this.admitted.set(key, status);
+    return status;
   }
 
   /**

@@ -38,6 +38,12 @@ export interface PresenceLookup {
   lookup(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]>;
   /** Through QuerySessionByClientId: exact, one call per key, never from the cache, each key paid from `allowance`. */
   lookupExact(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]>;
+  /**
+   * The status the cache holds fresh for a key, at once, when the cache lives in this process;
+   * undefined when it holds none or cannot tell without waiting (then `lookup` answers). A cached
+   * answer spends no allowance, so none is needed.
+   */
+  cachedNow?(key: PresenceKey): PresenceStatus | undefined;
 }
 
 /** Hooks for metrics; `server/metrics.ts` implements them with prom-client, tests may record them. */

@@ -10,6 +10,15 @@ describe('MemoryPresenceCache', () => {
     expect(await cache.getMany(['b', 'a'])).toEqual([undefined, { online: true, checkedAtMs: 0 }]);
   });
 
+  it('answers one key at once with getNow, as getMany would', async () => {
+    const cache = new MemoryPresenceCache();
+    await cache.setMany([['a', { online: true, checkedAtMs: 0 }]], 1000);
+    expect(cache.getNow('a')).toEqual({ online: true, checkedAtMs: 0 });
+    expect(cache.getNow('b')).toBeUndefined();
+    jest.advanceTimersByTime(1000);
+    expect(cache.getNow('a')).toBeUndefined();
+  });
+
   it('drops an entry ttlMs after it was stored', async () => {
     const cache = new MemoryPresenceCache();
     await cache.setMany([['a', { online: false, checkedAtMs: 0 }]], 1000);

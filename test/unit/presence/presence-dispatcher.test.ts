@@ -290,6 +290,36 @@ describe('PresenceDispatcher', () => {
       expect(api.calls).toHaveLength(2);
     });
 
+    it('answers a fresh status from the in-process cache at once (cachedNow), and reports those answers once per tick', async () => {
+      const api = new FakeSessionApi();
+      const observer = new RecordingObserver();
+      const dispatcher = dispatcherFor(api, { cache: new MemoryPresenceCache(), cacheTtlMs: 1000, observer });
+      await dispatcher.lookup([key(1)]);
+      const before = observer.answered.cache ?? 0;
+      expect(dispatcher.cachedNow(key(1))).toEqual({ online: true, checkedAtMs: 0, stale: false, origin: 'cache' });
+      expect(dispatcher.cachedNow(key(1))?.origin).toBe('cache');
+      expect(dispatcher.cachedNow(key(2))).toBeUndefined();
+      expect(observer.answered.cache ?? 0).toBe(before);
+      await sameTick();
+      expect(observer.answered.cache).toBe(before + 2);
+      jest.advanceTimersByTime(1000);
+      expect(dispatcher.cachedNow(key(1))).toBeUndefined();
+      expect(api.calls).toHaveLength(1);
+    });
+
+    it('answers nothing at once from a shared store, or with cacheTtlMs 0: lookup answers those', async () => {
+      const api = new FakeSessionApi();
+      const memory = new MemoryPresenceCache();
+      const shared = { getMany: (ids: string[]) => memory.getMany(ids), setMany: memory.setMany.bind(memory) };
+      const viaShared = dispatcherFor(api, { cache: shared, cacheTtlMs: 1000 });
+      await viaShared.lookup([key(1)]);
+      expect(viaShared.cachedNow(key(1))).toBeUndefined();
+      expect(asStatus((await viaShared.lookup([key(1)]))[0]).origin).toBe('cache');
+      const noTtl = dispatcherFor(api, { cache: new MemoryPresenceCache(), cacheTtlMs: 0, staleIfErrorMs: 60_000 });
+      await noTtl.lookup([key(1)]);
+      expect(noTtl.cachedNow(key(1))).toBeUndefined();
+    });
+
     it('asks the upstream when the cache store fails, rather than failing the lookup', async () => {
       const api = new FakeSessionApi();
       const broken = { getMany: () => Promise.reject(new Error('cache down')), setMany: () => Promise.reject(new Error('cache down')) };

@@ -1,6 +1,6 @@
 import { PresenceErrorCode } from '../../../src/presence/errors';
 import { RequestPresence } from '../../../src/presence/presence-loaders';
-import type { PresenceKey, PresenceLookup, PresenceResult } from '../../../src/presence/types';
+import type { PresenceKey, PresenceLookup, PresenceResult, PresenceStatus } from '../../../src/presence/types';
 import { FakeSessionApi, INSTANCE, dispatcherFor, key } from './fake-session-api';
 
 // Real timers here: DataLoader schedules its batches with process.nextTick, which fake timers replace.
@@ -126,6 +126,52 @@ describe('RequestPresence', () => {
     const second = new RequestPresence(dispatcher, { maxIdsPerRequest: 100 });
     await Promise.all([first.load(key(1)), first.load(key(2)), second.load(key(2)), second.load(key(3))]);
     expect(api.calls).toEqual([[key(1).clientId, key(2).clientId, key(3).clientId]]);
+  });
+
+  describe('loadNow: a status the lookup holds at once, without a promise', () => {
+    /** A lookup whose cache holds `cached` (by Client ID); everything else goes through `lookup`. */
+    class CachingLookup extends RecordingLookup {
+      readonly asked: string[] = [];
+      constructor(readonly cached: Map<string, PresenceStatus>) {
+        super();
+      }
+      cachedNow(key: PresenceKey): PresenceStatus | undefined {
+        this.asked.push(key.clientId);
+        return this.cached.get(key.clientId);
+      }
+    }
+    const status = (online: boolean): PresenceStatus => ({ online, checkedAtMs: 5, stale: false, origin: 'cache' });
+
+    it('answers what the lookup holds at once, undefined for the rest, and nothing without such a lookup', () => {
+      const lookup = new CachingLookup(new Map([[key(1).clientId, status(true)]]));
+      const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+      expect(presence.loadNow(key(1))).toEqual(status(true));
+      expect(presence.loadNow(key(2))).toBeUndefined();
+      expect(lookup.calls).toEqual([]);
+      expect(new RequestPresence(new RecordingLookup(), { maxIdsPerRequest: 100 }).loadNow(key(1))).toBeUndefined();
+    });
+
+    it('keeps the first answer for the request: loadNow and load of the key get the same status after the cache changed', async () => {
+      const cached = new Map([[key(1).clientId, status(true)]]);
+      const lookup = new CachingLookup(cached);
+      const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+      const first = presence.loadNow(key(1));
+      cached.set(key(1).clientId, status(false));
+      expect(presence.loadNow(key(1))).toBe(first);
+      await expect(presence.load(key(1))).resolves.toBe(first);
+      expect(lookup.asked).toEqual([key(1).clientId]);
+      expect(lookup.calls).toEqual([]);
+    });
+
+    it('throws the typed error of a refused key, before asking the lookup, and counts answered keys against the cap', () => {
+      const lookup = new CachingLookup(new Map([[key(1).clientId, status(true)], [key(2).clientId, status(true)]]));
+      const presence = new RequestPresence(lookup, { maxIdsPerRequest: 1, scope: (k) => k.clientId !== key(3).clientId });
+      expect(() => presence.loadNow({ instanceId: INSTANCE, clientId: 'nope' })).toThrow(expect.objectContaining({ code: PresenceErrorCode.BadUserInput }));
+      expect(() => presence.loadNow(key(3))).toThrow(expect.objectContaining({ code: PresenceErrorCode.Forbidden }));
+      expect(presence.loadNow(key(1))?.online).toBe(true);
+      expect(() => presence.loadNow(key(2))).toThrow(expect.objectContaining({ code: PresenceErrorCode.BadUserInput }));
+      expect(lookup.asked).toEqual([key(1).clientId]);
+    });
   });
 
   it('rejects a bad maxIdsPerRequest with a message naming the option and the value', () => {
