@@ -95,18 +95,10 @@ interface ExactArgs {
  * middleware or authorization; scope and limits are enforced in the request's loaders.
  */
 export const DEVICE_FIELD_RESOLVERS = {
-  // A status the in-process cache holds is answered at once: no promise for graphql-js to wait on, so
-  // an all-cached list completes without a Promise.all per device (BENCHMARKS.md, performance pass).
-  online: (device: Device, args: ExactArgs, ctx: GraphQLContext): boolean | Promise<boolean> => {
-    if (args.exact === true) return loadStatus(ctx, device, true).then(onlineOf);
-    const now = ctx.presence.loadNow(device);
-    return now === undefined ? loadStatus(ctx, device, false).then(onlineOf) : now.online;
-  },
-  presence: (device: Device, args: ExactArgs, ctx: GraphQLContext): Presence | Promise<Presence> => {
-    if (args.exact === true) return loadStatus(ctx, device, true).then(exactPresenceOf);
-    const now = ctx.presence.loadNow(device);
-    return now === undefined ? loadStatus(ctx, device, false).then(cachedPresenceOf) : cachedPresenceOf(now);
-  },
+  online: (device: Device, args: ExactArgs, ctx: GraphQLContext): boolean | Promise<boolean> =>
+    withStatus(ctx, device, args.exact === true, onlineOf),
+  presence: (device: Device, args: ExactArgs, ctx: GraphQLContext): Presence | Promise<Presence> =>
+    args.exact === true ? withStatus(ctx, device, true, exactPresenceOf) : withStatus(ctx, device, false, cachedPresenceOf),
 };
 
 // Hoisted: these run once per device of every request, and an inline arrow would be a new function each time.
@@ -116,9 +108,14 @@ const cachedPresenceOf = (status: PresenceStatus): Presence => Presence.of(statu
 const EXACT = { exact: true } as const;
 
 /**
- * `online` and `presence` of one device share one load (the request's DataLoader de-duplicates). The
- * Device itself is the key: it has the key's two fields, and one object less per device.
+ * A field of the device's status. `online` and `presence` of one device share one status for the
+ * request. One the in-process cache holds is answered at once: no promise for graphql-js to wait on,
+ * so an all-cached list completes without a Promise.all per device (BENCHMARKS.md, performance pass);
+ * any other goes through the request's DataLoader. The Device itself is the key: it has the key's two
+ * fields, and one object less per device.
  */
-function loadStatus(ctx: GraphQLContext, device: Device, exact: boolean): Promise<PresenceStatus> {
-  return ctx.presence.load(device, exact ? EXACT : undefined);
+function withStatus<T>(ctx: GraphQLContext, device: Device, exact: boolean, field: (status: PresenceStatus) => T): T | Promise<T> {
+  if (exact) return ctx.presence.load(device, EXACT).then(field);
+  const now = ctx.presence.loadNow(device);
+  return now === undefined ? ctx.presence.load(device).then(field) : field(now);
 }

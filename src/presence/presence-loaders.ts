@@ -130,6 +130,9 @@ export class RequestPresence {
 
   /** Why a key may not be looked up (malformed, out of scope, over the ID cap), or undefined if it may. */
   private refusalOf(key: PresenceKey): Error | undefined {
+    // Admitted only once well-formed and in scope: a key let through before (by `loadNow`, or the
+    // other loader) needs no second check.
+    if (this.admitted.has(key)) return undefined;
     try {
       if (key.instanceId !== this.validInstanceId) {
         assertValidInstanceId(key.instanceId);
@@ -150,9 +153,8 @@ export class RequestPresence {
     }
   }
 
-  /** Counts a key against the per-request cap the first time either loader lets it through. */
+  /** Counts a key against the per-request cap the first time it is let through (`refusalOf` skips admitted keys). */
   private admit(key: PresenceKey): void {
-    if (this.admitted.has(key)) return;
     if (this.admitted.size >= this.options.maxIdsPerRequest) {
       throw new InvalidInputError(`This request asks for more than ${this.options.maxIdsPerRequest} distinct Client IDs (MAX_IDS_PER_REQUEST)`);
     }
