@@ -37,6 +37,30 @@ describe('MemoryPresenceCache', () => {
     expect(await cache.getMany(['a', 'b', 'c'])).toEqual([entry, undefined, entry]);
   });
 
+  it('stays least-recently-used over thousands of evictions, reads and re-inserts interleaved', async () => {
+    // Below 4 entries the cache is exact LRU (no read slack), so a list kept in use order models it.
+    const cache = new MemoryPresenceCache({ maxEntries: 3 });
+    const model: string[] = [];
+    const values = new Map<string, { online: boolean; checkedAtMs: number }>();
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
+    for (let step = 0; step < 5000; step++) {
+      const key = 'abcdefgh'[random(8)];
+      if (random(2) === 0) {
+        const value = { online: step % 2 === 0, checkedAtMs: step };
+        values.set(key, value);
+        await cache.setMany([[key, value]], 60_000);
+        if (model.includes(key)) model.splice(model.indexOf(key), 1);
+        model.push(key);
+        if (model.length > 3) model.shift();
+      } else {
+        const expected = model.includes(key) ? values.get(key) : undefined;
+        expect(cache.getNow(key)).toBe(expected);
+        if (expected) model.push(...model.splice(model.indexOf(key), 1));
+      }
+    }
+  });
+
   it('rejects a bad maxEntries with a message naming the option and the value', () => {
     expect(() => new MemoryPresenceCache({ maxEntries: 0 })).toThrow('MemoryPresenceCache: maxEntries must be a whole number ≥ 1; got 0');
   });
