@@ -22,8 +22,7 @@ import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials
 import type { Caller } from './auth/caller';
 import { webSocketOriginAllowed } from './cors';
 import type { Logger } from './logger';
-import { logRequestErrors } from './error-logging.plugin';
-import type { RefusalLog } from './refusal-log';
+import type { RequestErrorLog } from './error-logging.plugin';
 import { subscribeWithContextPerEvent } from './per-event-subscribe';
 import { assertWithinRequestLimits, type RequestLimits } from './request-limits.plugin';
 
@@ -50,8 +49,8 @@ export interface GraphQLWebSocketOptions {
   /** INTROSPECTION: when off, introspection is refused and errors suggest no field names, as over HTTP. */
   introspection: boolean;
   logger: Logger;
-  /** Where refused lookups are counted, shared with HTTP. */
-  refusals: RefusalLog;
+  /** Where request errors are logged and refused lookups counted, shared with HTTP. */
+  errorLog: RequestErrorLog;
   /** In production, graphql-ws hides internal error messages in close reasons. */
   isProduction: boolean;
   /** MAX_QUERY_BYTES: longer query texts are refused before they are parsed. */
@@ -192,13 +191,13 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       subscribe: subscribeWithContextPerEvent<GraphQLContext>((operationContext) => options.contextFor(operationContext.caller)),
       // Logged as over HTTP (error-logging.plugin.ts): upstream failures and unexpected errors.
       onError: (ctx, _id, payload, errors) => {
-        logRequestErrors(logger, options.refusals, errors, payload.operationName, callerOf(ctx.extra).name);
+        options.errorLog.record(errors, payload.operationName, callerOf(ctx.extra).name);
         return errors.map(format);
       },
       onNext: (ctx, _id, _payload, args, result) => {
         if (!result.errors) return undefined;
         const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
-        logRequestErrors(logger, options.refusals, result.errors, operationName, callerOf(ctx.extra).name);
+        options.errorLog.record(result.errors, operationName, callerOf(ctx.extra).name);
         return { ...result, errors: result.errors.map(format) };
       },
     },

@@ -25,8 +25,7 @@ import type { PresenceMetrics } from './metrics';
 import { operationBatchLimits, queryTextLimit } from './operation-batches';
 import { queryLimitRules } from './query-limits.rules';
 import { requestLimitsPlugin, type RequestLimits } from './request-limits.plugin';
-import { errorLogging } from './error-logging.plugin';
-import { RefusalLog } from './refusal-log';
+import { errorLogging, RequestErrorLog } from './error-logging.plugin';
 import { subscriptionsOverHttpPlugin } from './subscriptions-over-http.plugin';
 
 export interface PresenceServiceOptions {
@@ -63,7 +62,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   const httpServer = createServer();
   // Built once per process, shared by every request.
   const schema = await buildPresenceSchema();
-  const refusals = new RefusalLog(logger);
+  const errorLog = new RequestErrorLog(logger);
   const apollo = new ApolloServer<GraphQLContext>({
     // Executed by graphql-js. Not graphql-jit through the gateway interface (its one hook for another
     // executor): Apollo's gateway path keeps every request's objects alive until the next full GC,
@@ -95,7 +94,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       httpCachePlugin({ cacheTtlMs: config.presence.cacheTtlMs }),
       subscriptionsOverHttpPlugin(),
       requestLimits(config),
-      errorLogging(logger, refusals),
+      errorLogging(errorLog),
     ],
   });
   await apollo.start();
@@ -132,7 +131,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     validationRules: queryLimitRules(config.security.limits),
     introspection: config.security.introspection,
     logger,
-    refusals,
+    errorLog,
     isProduction: config.nodeEnv === 'production',
     maxQueryBytes: config.security.limits.maxQueryBytes,
     maxSubscriptionsPerConnection: config.security.limits.maxSubscriptionsPerConnection,
@@ -183,7 +182,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       // WebSockets first: upgraded sockets would keep the HTTP server's drain waiting.
       await webSocket.dispose();
       await apollo.stop();
-      refusals.close();
+      errorLog.close();
     },
   };
 }
