@@ -100,5 +100,8 @@ export class MemoryPresenceCache implements PresenceCacheStore {
       if (oldest.done) oldest = (this.evictionCursor = this.entries.keys()).next();
       this.entries.delete(oldest.value as string);
     }
+    // Far below the bound, the cursor has nothing to do for a while, and it would keep alive the
+    // table V8 had before shrinking this one: let it go (a new one starts when the cache is full).
+    if (this.entries.size < this.maxEntries / 2) this.evictionCursor = undefined;
   }
 }
