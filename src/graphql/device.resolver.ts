@@ -1,7 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, FieldResolver, ID, Info, Query, Resolver, Root } from 'type-graphql';
 import { parseClientId } from '../presence/client-id';
 import type { PresenceStatus } from '../presence/types';
 import type { GraphQLContext } from './context';
+import { throwAtField } from './errors';
 import { Device } from './device.type';
 import { resolveInstanceId } from './instance-id';
 import { Presence } from './presence.type';
@@ -47,8 +49,9 @@ export class DeviceResolver {
     @Root() device: Device,
     @Arg('exact', () => Boolean, { nullable: true, defaultValue: false }) exact: boolean | null,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): Presence | Promise<Presence> {
-    return DEVICE_FIELD_RESOLVERS.presence(device, { exact }, ctx);
+    return DEVICE_FIELD_RESOLVERS.presence(device, { exact }, ctx, info);
   }
 
   // Nullable on purpose: an upstream failure nulls only this field, with an error at its path,
@@ -62,8 +65,9 @@ export class DeviceResolver {
     @Root() device: Device,
     @Arg('exact', () => Boolean, { nullable: true, defaultValue: false }) exact: boolean | null,
     @Ctx() ctx: GraphQLContext,
+    @Info() info: GraphQLResolveInfo,
   ): boolean | Promise<boolean> {
-    return DEVICE_FIELD_RESOLVERS.online(device, { exact }, ctx);
+    return DEVICE_FIELD_RESOLVERS.online(device, { exact }, ctx, info);
   }
 }
 
@@ -95,10 +99,10 @@ interface ExactArgs {
  * middleware or authorization; scope and limits are enforced in the request's loaders.
  */
 export const DEVICE_FIELD_RESOLVERS = {
-  online: (device: Device, args: ExactArgs, ctx: GraphQLContext): boolean | Promise<boolean> =>
-    withStatus(ctx, device, args.exact === true, onlineOf),
-  presence: (device: Device, args: ExactArgs, ctx: GraphQLContext): Presence | Promise<Presence> =>
-    args.exact === true ? withStatus(ctx, device, true, exactPresenceOf) : withStatus(ctx, device, false, cachedPresenceOf),
+  online: (device: Device, args: ExactArgs, ctx: GraphQLContext, info: GraphQLResolveInfo): boolean | Promise<boolean> =>
+    withStatus(ctx, device, args.exact === true, onlineOf, info),
+  presence: (device: Device, args: ExactArgs, ctx: GraphQLContext, info: GraphQLResolveInfo): Presence | Promise<Presence> =>
+    args.exact === true ? withStatus(ctx, device, true, exactPresenceOf, info) : withStatus(ctx, device, false, cachedPresenceOf, info),
 };
 
 // Hoisted: these run once per device of every request, and an inline arrow would be a new function each time.
@@ -114,8 +118,28 @@ const EXACT = { exact: true } as const;
  * any other goes through the request's DataLoader. The Device itself is the key: it has the key's two
  * fields, and one object less per device.
  */
-function withStatus<T>(ctx: GraphQLContext, device: Device, exact: boolean, field: (status: PresenceStatus) => T): T | Promise<T> {
-  if (exact) return ctx.presence.load(device, EXACT).then(field);
-  const now = ctx.presence.loadNow(device);
-  return now === undefined ? ctx.presence.load(device).then(field) : field(now);
+function withStatus<T>(
+  ctx: GraphQLContext,
+  device: Device,
+  exact: boolean,
+  field: (status: PresenceStatus) => T,
+  info: GraphQLResolveInfo,
+): T | Promise<T> {
+  if (exact) return fieldOf(ctx.presence.load(device, EXACT), field, info);
+  let now: PresenceStatus | undefined;
+  try {
+    now = ctx.presence.loadNow(device);
+  } catch (error) {
+    throwAtField(error, info);
+  }
+  return now === undefined ? fieldOf(ctx.presence.load(device), field, info) : field(now);
+}
+
+/**
+ * The field of a status still to come. A device's error goes to its field already placed
+ * (throwAtField): no stack trace per failed device. A function of its own so that the closure over
+ * `info` is made only for a status not known at once.
+ */
+function fieldOf<T>(status: Promise<PresenceStatus>, field: (status: PresenceStatus) => T, info: GraphQLResolveInfo): Promise<T> {
+  return status.then(field, (error: unknown) => throwAtField(error, info));
 }

@@ -1,4 +1,4 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, responsePathAsArray, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { PresenceError, PresenceErrorCode, RateLimitedError, UpstreamThrottledError } from '../presence/errors';
 
@@ -25,6 +25,23 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   // Apollo's own codes (GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT, …): keep them, drop stack traces.
   const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
   return { ...formatted, extensions };
+}
+
+/**
+ * Throws a presence error as the error of the field being resolved, exactly as graphql-js would place
+ * it (its message, the field's nodes and path, the presence error as `originalError`), but made
+ * without capturing a stack trace. graphql-js keeps an error that already has its path; any other it
+ * wraps in a new GraphQLError, whose Error constructor walks the whole execution stack: with ten
+ * failed devices a request, that was almost half of the request's CPU (BENCHMARKS.md, performance
+ * pass). Anything else is rethrown as it is, so an unexpected error keeps the stack an operator needs.
+ */
+export function throwAtField(error: unknown, info: GraphQLResolveInfo): never {
+  if (!(error instanceof PresenceError)) throw error;
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const located = new GraphQLError(error.message, { nodes: info.fieldNodes, path: responsePathAsArray(info.path), originalError: error });
+  Error.stackTraceLimit = stackTraceLimit;
+  throw located;
 }
 
 export function presenceExtensions(error: PresenceError): Record<string, unknown> {

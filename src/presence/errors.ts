@@ -34,6 +34,10 @@ export abstract class PresenceError extends Error {
     super(message);
     Error.stackTraceLimit = stackTraceLimit;
     this.name = new.target.name;
+    // What V8 would format anyway with no frames, as a plain value: reading a captured stack, even an
+    // empty one, goes through Node's prepareStackTrace on every read, and graphql-js reads it for
+    // every error it places at a field.
+    Object.defineProperty(this, 'stack', { value: `${this.name}: ${message}`, writable: true, configurable: true });
   }
 }
 

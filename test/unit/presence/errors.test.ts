@@ -9,6 +9,11 @@ describe('presence errors', () => {
     expect(new UpstreamUnavailableError('down', { code: 'network' }).stack).not.toMatch(/\n\s+at /);
   });
 
+  it('hold their stack as a plain value, so reading it (graphql-js does, per failed field) formats nothing', () => {
+    const error = new RateLimitedError('over the share', 120);
+    expect(Object.getOwnPropertyDescriptor(error, 'stack')).toMatchObject({ value: 'RateLimitedError: over the share', writable: true });
+  });
+
   it('leave the stack trace limit as they found it, so other errors keep their stacks', () => {
     const before = Error.stackTraceLimit;
     new ForbiddenError('outside the scope');
