@@ -160,9 +160,11 @@ export class PresenceDispatcher implements PresenceLookup {
   }
 
   /**
-   * Answers what the cache holds fresh; the rest joins the queues. Only those keys spend the caller's
-   * allowance: they are what costs the account's budget, and a fresh cached answer costs it nothing
-   * (see FairShare).
+   * Answers what the cache holds fresh; a key whose lookup is already under way (for another request)
+   * shares it; the rest joins the queues. Only those last keys spend the caller's allowance: they are
+   * what costs the account's budget, and neither a fresh cached answer nor a shared lookup costs it
+   * anything (see FairShare). Otherwise every request of a busy caller arriving while a popular
+   * status is being refreshed would be charged for the one call made for all of them.
    */
   async lookup(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]> {
     const ids: string[] = new Array(keys.length);
@@ -170,20 +172,31 @@ export class PresenceDispatcher implements PresenceLookup {
     const cached = await this.readCache(ids);
     const now = this.now();
     const answers: Array<PresenceResult | Promise<PresenceResult>> = new Array(keys.length);
-    let misses = 0;
+    let shared = 0;
+    let newLookups = 0;
     for (let i = 0; i < keys.length; i++) {
       const entry = cached[i];
-      if (entry && now - entry.checkedAtMs < this.cacheTtlMs) answers[i] = statusOf(entry, 'cache');
-      else misses++;
+      if (entry && now - entry.checkedAtMs < this.cacheTtlMs) {
+        answers[i] = statusOf(entry, 'cache');
+        continue;
+      }
+      // After close, nothing is shared: lookups then fail at once (`join`).
+      const underWay = this.closing.signal.aborted ? undefined : this.pending.get(ids[i]);
+      if (underWay !== undefined) {
+        answers[i] = underWay.answer;
+        shared++;
+      } else {
+        newLookups++;
+      }
     }
-    if (misses === 0) {
+    if (newLookups + shared === 0) {
       // All answered from the cache, the common case under load: no promise per key to wait for, and
       // one count to report (what `reported` would find).
       if (answers.length > 0) this.observer.lookupsAnswered('cache', answers.length);
       return answers as PresenceResult[];
     }
-    // The first `granted` misses, in the order asked, go upstream; the rest fail over the share.
-    const { granted, overShare } = spend(allowance, misses);
+    // The first `granted` new lookups, in the order asked, go upstream; the rest fail over the share.
+    const { granted, overShare } = spend(allowance, newLookups);
     let joined = 0;
     for (let i = 0; i < keys.length; i++) {
       if (answers[i] !== undefined) continue;

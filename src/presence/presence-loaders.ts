@@ -14,9 +14,10 @@ export interface PresenceLoaderOptions {
    */
   scope?: (key: PresenceKey) => boolean;
   /**
-   * The caller's fair share of lookups per second, handed to the lookup: every distinct key the cache
-   * cannot answer takes one (an exact lookup always does); a key over the share fails with
-   * RATE_LIMITED and is never sent upstream. @default unlimited
+   * The caller's fair share of lookups per second, handed to the lookup: every distinct key that needs
+   * a call of its own takes one (not one the cache answers or another request is already looking up;
+   * an exact lookup always does); a key over the share fails with RATE_LIMITED and is never sent
+   * upstream. @default unlimited
    */
   allowance?: LookupAllowance;
 }

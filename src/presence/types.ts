@@ -33,7 +33,8 @@ export type PresenceResult = PresenceStatus | Error;
 export interface PresenceLookup {
   /**
    * Through BatchQuerySessionByClientIds (cache allowed). `allowance`, the caller's fair share, pays
-   * for the keys the cache cannot answer; those over it fail with RATE_LIMITED and are never sent.
+   * for the keys that need a call of their own (not answered by the cache, not already being looked
+   * up for another request); those over it fail with RATE_LIMITED and are never sent.
    */
   lookup(keys: readonly PresenceKey[], allowance?: LookupAllowance): Promise<PresenceResult[]>;
   /** Through QuerySessionByClientId: exact, one call per key, never from the cache, each key paid from `allowance`. */

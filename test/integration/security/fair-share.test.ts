@@ -14,12 +14,13 @@ describe('fair share between callers', () => {
   const greedy = makeApiKey('greedy', { instances: ['*'], groups: ['*'] });
   const polite = makeApiKey('polite', { instances: ['*'], groups: ['*'] });
   const reader = makeApiKey('reader', { instances: ['*'], groups: ['*'] });
+  const sharer = makeApiKey('sharer', { instances: ['*'], groups: ['*'] });
   let graph: TestGraph;
 
   beforeAll(async () => {
     graph = await startTestGraph({
       AUTH_MODE: 'apikey',
-      API_KEYS: JSON.stringify([greedy.entry, polite.entry, reader.entry]),
+      API_KEYS: JSON.stringify([greedy.entry, polite.entry, reader.entry, sharer.entry]),
       CALLER_LOOKUPS_PER_SECOND: '20',
       PRESENCE_CACHE_TTL_MS: '60000',
     });
@@ -76,6 +77,23 @@ describe('fair share between callers', () => {
     const fresh = await ask(reader.key, Array.from({ length: 6 }, (_, i) => `GID_reader@@@new-${i}`));
     expect(rateLimited(fresh).length).toBeLessThanOrEqual(1);
     expect(answeredIds(fresh).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it('spends nothing on a lookup already under way: ten requests at once for the same 15 statuses cost one share of 15', async () => {
+    const ids = Array.from({ length: 15 }, (_, i) => `GID_sharer@@@d-${i}`);
+    // A slow upstream, so that every request arrives while the first one's calls are out.
+    graph.local!.emulator.setFaults({ latencyMs: 300 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => ask(sharer.key, ids)));
+      for (const answer of answers) {
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data!.devices).toHaveLength(15);
+      }
+    } finally {
+      graph.local!.emulator.setFaults({ latencyMs: 0 });
+    }
+    // One lookup per ID upstream, shared by all ten requests.
+    expect(graph.local!.emulator.calls.flatMap((call) => call.clientIds).sort()).toEqual([...ids].sort());
   });
 });
 

@@ -355,6 +355,29 @@ describe('PresenceDispatcher', () => {
       expect(share.asked).toEqual([]);
     });
 
+    it('spends nothing on a key whose lookup is already under way for another request: that call is shared', async () => {
+      const api = new FakeSessionApi();
+      const held = deferred();
+      api.answerBatch = async (ids) => {
+        await held.promise;
+        return answerAll(ids);
+      };
+      const dispatcher = dispatcherFor(api, { cache: new MemoryPresenceCache(), cacheTtlMs: 1000 });
+      const first = dispatcher.lookup(keys(10), recordingAllowance(10));
+      await sameTick();
+      // While that call is out: the same ten keys, then three of them and a new one. Only the new one costs.
+      const sameShare = recordingAllowance(0);
+      const same = dispatcher.lookup(keys(10), sameShare);
+      const partlyNewShare = recordingAllowance(1);
+      const partlyNew = dispatcher.lookup(keys(4, 7), partlyNewShare);
+      held.resolve();
+      const results = [...(await settled(first)), ...(await settled(same)), ...(await settled(partlyNew))];
+      expect(results.every((result) => !(result instanceof Error))).toBe(true);
+      expect(sameShare.asked).toEqual([]);
+      expect(partlyNewShare.asked).toEqual([1]);
+      expect(api.calls).toEqual([clientIds(10), [key(10).clientId]]);
+    });
+
     it('makes no call at all when the share is spent', async () => {
       const api = new FakeSessionApi();
       const [result] = await dispatcherFor(api).lookup([key(1)], recordingAllowance(0));
