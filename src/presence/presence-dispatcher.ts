@@ -250,11 +250,9 @@ export class PresenceDispatcher implements PresenceLookup {
     this.queues.clear();
   }
 
-  /** Adds a key to its instance's queue, or shares the lookup of the same key already under way. */
+  /** Adds a key with no lookup under way (`lookup` shares those) to its instance's queue. */
   private join(key: PresenceKey, id: string, lastKnown: CachedPresence | undefined, now: number): Promise<PresenceResult> {
     if (this.closing.signal.aborted) return Promise.resolve(this.closing.signal.reason as Error);
-    const existing = this.pending.get(id);
-    if (existing) return existing.answer;
     let resolve!: (result: PresenceResult) => void;
     const answer = new Promise<PresenceResult>((r) => (resolve = r));
     const pendingKey: PendingKey = {
