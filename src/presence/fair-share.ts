@@ -47,9 +47,10 @@ interface Bucket {
  * Per-caller token buckets of Client ID lookups: one per process, shared by every request. The
  * account's budget (UPSTREAM_BATCH_QPS calls of 10 IDs) is shared by all callers; without a share
  * each, one caller polling hard would leave the others waiting on UPSTREAM_THROTTLED. So what a
- * lookup spends is the account's budget: a key the cache answers fresh costs nothing (the dispatcher
- * spends only the rest), and any number of callers may read the same cached statuses as often as
- * they like. Exact lookups always go upstream and always spend.
+ * lookup spends is the account's budget: a key the cache answers fresh costs nothing, nor does one
+ * whose lookup is already under way for another request (the dispatcher spends only the rest), and
+ * any number of callers may read the same cached statuses as often as they like. Exact lookups
+ * always go upstream and always spend.
  *
  * In memory and per replica: N replicas behind a balancer let a caller spend up to N shares. That is
  * a bound on unfairness, not on cost: the account budget (shared through Redis) still caps the bill.
