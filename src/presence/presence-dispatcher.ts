@@ -423,8 +423,13 @@ export class PresenceDispatcher implements PresenceLookup {
     }, this.closing.signal);
   }
 
-  /** The breaker first: a call it would refuse should cost neither budget nor a wait for it. */
+  /**
+   * Nothing new is sent after close: a split or a retry begun by a call that was in flight fails
+   * here, before the budget store is asked. Then the breaker: a call it would refuse should cost
+   * neither budget nor a wait for it.
+   */
   private async admit(budget: CallBudget, deadlineMs: number): Promise<BudgetGrant> {
+    this.closing.signal.throwIfAborted();
     this.breaker.check();
     return budget.acquire(deadlineMs, this.closing.signal);
   }

@@ -1,4 +1,4 @@
-import { PresenceErrorCode, UpstreamThrottledError } from '../../../src/presence/errors';
+import { PresenceErrorCode, UpstreamRejectedError, UpstreamThrottledError } from '../../../src/presence/errors';
 import { MemoryPresenceCache } from '../../../src/presence/presence-cache';
 import { SessionAction } from '../../../src/presence/session-api';
 import {
@@ -481,6 +481,22 @@ describe('PresenceDispatcher', () => {
       expect(jest.getTimerCount()).toBe(0);
       expect(await dispatcher.lookup([key(2)])).toEqual([expect.objectContaining({ code: PresenceErrorCode.UpstreamUnavailable })]);
       expect(await dispatcher.lookupExact([key(2)])).toEqual([expect.objectContaining({ code: PresenceErrorCode.UpstreamUnavailable })]);
+      expect(api.calls).toHaveLength(1);
+    });
+
+    it('sends nothing after close, not even the halves of a call in flight that the upstream rejected', async () => {
+      const api = new FakeSessionApi();
+      let reject!: (error: Error) => void;
+      const rejected = new Promise<never>((_, r) => (reject = r));
+      api.answerBatch = (ids, call) => (call === 0 ? rejected : answerAll(ids));
+      const dispatcher = dispatcherFor(api, { budgetWaitMs: 5000 });
+      const lookup = dispatcher.lookup(keys(10));
+      await sameTick();
+      expect(api.calls).toHaveLength(1);
+      dispatcher.close();
+      reject(new UpstreamRejectedError('bad parameter', { code: 'ParameterCheckFailed' }));
+      const results = await lookup;
+      expect(results).toEqual(keys(10).map(() => expect.objectContaining({ code: PresenceErrorCode.UpstreamUnavailable })));
       expect(api.calls).toHaveLength(1);
     });
   });
