@@ -48,7 +48,7 @@ export type DevicePresenceArgs = {
 /** An online status with its freshness. */
 export type Presence = {
   __typename?: 'Presence';
-  /** When the upstream said so. */
+  /** When this service asked the upstream (the call was sent): the status is no older than that. */
   checkedAt: Scalars['DateTimeISO']['output'];
   /** Whether the device had a live MQTT session when checked. */
   online: Scalars['Boolean']['output'];

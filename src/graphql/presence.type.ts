@@ -21,7 +21,7 @@ export class Presence {
   @Field(() => Boolean, { description: 'Whether the device had a live MQTT session when checked.' })
   online!: boolean;
 
-  @Field(() => GraphQLISODateTime, { description: 'When the upstream said so.' })
+  @Field(() => GraphQLISODateTime, { description: 'When this service asked the upstream (the call was sent): the status is no older than that.' })
   checkedAt!: Date;
 
   @Field(() => Boolean, { description: 'True when the upstream is failing and this is the last known status.' })

@@ -4,7 +4,11 @@ import { assertNumberOption } from './options';
 /** A status as the upstream last gave it. Only statuses are stored: a failure is never cached. */
 export interface CachedPresence {
   online: boolean;
-  /** Clock time of the upstream answer; freshness and staleness are judged from it by the reader. */
+  /**
+   * Clock time the upstream was asked (its call sent): the status is no older than that. Freshness
+   * and staleness are judged from it by the reader, and of two answers for one key the one asked
+   * later wins, whichever came back first.
+   */
   checkedAtMs: number;
 }
 
@@ -16,7 +20,11 @@ export interface CachedPresence {
 export interface PresenceCacheStore {
   /** Parallel to `keys`; `undefined` for a key not stored (or expired). */
   getMany(keys: string[]): Promise<Array<CachedPresence | undefined>>;
-  /** Stores each entry, to be dropped `ttlMs` after now. */
+  /**
+   * Stores each entry, to be dropped `ttlMs` after now, unless the store holds one asked later for
+   * that key (a greater `checkedAtMs`): a batch call sent before an exact one may answer after it,
+   * and must not put its older status back.
+   */
   setMany(entries: Array<[string, CachedPresence]>, ttlMs: number): Promise<void>;
   /**
    * One entry at once, for a store in this process (the memory cache): lets a lookup the cache can
@@ -89,8 +97,11 @@ export class MemoryPresenceCache implements PresenceCacheStore {
   }
 
   async setMany(entries: Array<[string, CachedPresence]>, ttlMs: number): Promise<void> {
-    const expiresAtMs = this.now() + ttlMs;
+    const now = this.now();
+    const expiresAtMs = now + ttlMs;
     for (const [key, value] of entries) {
+      const held = this.entries.get(key);
+      if (held !== undefined && held.expiresAtMs > now && held.value.checkedAtMs > value.checkedAtMs) continue;
       this.entries.delete(key);
       this.entries.set(key, { value, expiresAtMs, stamp: ++this.insertions });
     }

@@ -351,10 +351,13 @@ export class PresenceDispatcher implements PresenceLookup {
   private async sendBatch(instanceId: string, chunk: PendingKey[], heldGrant?: BudgetGrant): Promise<void> {
     const clientIds = chunk.map((pendingKey) => pendingKey.key.clientId);
     let answer: BatchSessionAnswer;
+    // When the answering attempt was sent: what its statuses are stamped with (CachedPresence).
+    let checkedAtMs = 0;
     try {
       answer = await this.withRetries(this.batchBudget, heldGrant, () =>
         this.call(SessionAction.Batch, () => {
           this.observer.batchSize(clientIds.length);
+          checkedAtMs = this.now();
           return this.api.batchQuerySessions(instanceId, clientIds);
         }),
       );
@@ -362,7 +365,6 @@ export class PresenceDispatcher implements PresenceLookup {
       if (chunk.length > 1 && isBadParameter(error)) return this.split(instanceId, chunk);
       return this.fail(chunk, error);
     }
-    const checkedAtMs = this.now();
     const fetched: Array<[string, CachedPresence]> = [];
     for (const pendingKey of chunk) {
       // Matched by ClientId: the order of OnlineStatusList is not documented (upstream-api.md).
@@ -393,11 +395,15 @@ export class PresenceDispatcher implements PresenceLookup {
 
   private async exactOne(key: PresenceKey): Promise<PresenceResult> {
     if (this.closing.signal.aborted) return this.closing.signal.reason as Error;
+    let checkedAtMs = 0;
     try {
       const answer = await this.withRetries(this.exactBudget, undefined, () =>
-        this.call(SessionAction.Exact, () => this.api.querySession(key.instanceId, key.clientId)),
+        this.call(SessionAction.Exact, () => {
+          checkedAtMs = this.now();
+          return this.api.querySession(key.instanceId, key.clientId);
+        }),
       );
-      const entry = { online: answer.online, checkedAtMs: this.now() };
+      const entry = { online: answer.online, checkedAtMs };
       this.remember([[presenceKeyId(key), entry]]);
       return statusOf(entry, 'upstream');
     } catch (error) {

@@ -13,7 +13,8 @@ export type PresenceOrigin = 'upstream' | 'cache' | 'stale';
 export interface PresenceStatus {
   online: boolean;
   /**
-   * When the upstream said so (for a cached answer: when it was fetched), in ms since the epoch. A
+   * When the upstream was asked (the call sent; for a cached answer, the call that fetched it), in ms
+   * since the epoch: the status is no older than that. A
    * number, not a Date: a cached answer is made for every device of every request, and only a
    * `presence { checkedAt }` selection needs the Date.
    */

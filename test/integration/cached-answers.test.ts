@@ -42,7 +42,7 @@ describe('answers from the in-process cache', () => {
     expect(second.data!.devices.map((d) => [d.clientId, d.online, d.presence!.online, d.presence!.source])).toEqual(
       first.data!.devices.map((d) => [d.clientId, d.online, d.presence!.online, 'CACHE']),
     );
-    // When the upstream said so, not when the cache was read.
+    // When the upstream was asked, not when the cache was read.
     expect(second.data!.devices.map((d) => d.presence!.checkedAt)).toEqual(first.data!.devices.map((d) => d.presence!.checkedAt));
     expect(graph.local!.emulator.calls).toHaveLength(1);
     // Three distinct devices, each answered from the cache once for the request.

@@ -28,6 +28,18 @@ describe('MemoryPresenceCache', () => {
     expect(await cache.getMany(['a'])).toEqual([undefined]);
   });
 
+  it('keeps a status asked later than the one being stored, until it expires', async () => {
+    const cache = new MemoryPresenceCache();
+    await cache.setMany([['a', { online: false, checkedAtMs: 20 }]], 1000);
+    await cache.setMany([['a', { online: true, checkedAtMs: 10 }], ['b', { online: true, checkedAtMs: 10 }]], 5000);
+    expect(await cache.getMany(['a', 'b'])).toEqual([{ online: false, checkedAtMs: 20 }, { online: true, checkedAtMs: 10 }]);
+    await cache.setMany([['a', { online: true, checkedAtMs: 20 }]], 1000);
+    expect(cache.getNow('a')).toEqual({ online: true, checkedAtMs: 20 });
+    jest.advanceTimersByTime(1000);
+    await cache.setMany([['a', { online: false, checkedAtMs: 15 }]], 1000);
+    expect(cache.getNow('a')).toEqual({ online: false, checkedAtMs: 15 });
+  });
+
   it('keeps at most maxEntries, evicting the least recently used first', async () => {
     const cache = new MemoryPresenceCache({ maxEntries: 2 });
     const entry = { online: true, checkedAtMs: 0 };

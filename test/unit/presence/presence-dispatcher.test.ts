@@ -418,6 +418,26 @@ describe('PresenceDispatcher', () => {
       expect(api.calls).toHaveLength(1);
     });
 
+    it('stamps a status with the time its call was sent, and a batch answer arriving after a later exact one leaves the exact one cached', async () => {
+      const api = new FakeSessionApi();
+      api.answerBatch = async (ids) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return answerAll(ids, () => true);
+      };
+      api.answerExact = async () => {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return { requestId: 'req-x', online: false };
+      };
+      const dispatcher = dispatcherFor(api, { cache: new MemoryPresenceCache(), cacheTtlMs: 60_000 });
+      const batch = dispatcher.lookup([key(1)]);
+      await jest.advanceTimersByTimeAsync(5);
+      const exact = dispatcher.lookupExact([key(1)]);
+      await jest.advanceTimersByTimeAsync(100);
+      expect(asStatus((await exact)[0])).toMatchObject({ online: false, checkedAtMs: 5 });
+      expect(asStatus((await batch)[0])).toMatchObject({ online: true, checkedAtMs: 0, origin: 'upstream' });
+      expect(asStatus((await dispatcher.lookup([key(1)]))[0])).toEqual({ online: false, checkedAtMs: 5, stale: false, origin: 'cache' });
+    });
+
     it('keeps QuerySessionByClientId calls within their own budget', async () => {
       const api = new FakeSessionApi();
       const exactTimes: number[] = [];

@@ -45,6 +45,23 @@ describeWithRedis('RedisPresenceCache on a real Redis', ['redis'], () => {
     expect(await replicaA().pttl(`${prefix}inst\nGID_a@@@flip`)).toBeGreaterThan(100);
   });
 
+  it('keeps the status asked later when an older answer is written after it, from any replica', async () => {
+    const exact = new RedisPresenceCache(replicaA(), prefix);
+    const batch = new RedisPresenceCache(replicaB(), prefix);
+    await exact.setMany([['inst\nGID_a@@@race', { online: false, checkedAtMs: 1_700_000_000_200 }]], 60_000);
+    await batch.setMany(
+      [
+        ['inst\nGID_a@@@race', { online: true, checkedAtMs: 1_700_000_000_100 }],
+        ['inst\nGID_a@@@other', { online: true, checkedAtMs: 1_700_000_000_100 }],
+      ],
+      60_000,
+    );
+    expect(await exact.getMany(['inst\nGID_a@@@race', 'inst\nGID_a@@@other'])).toEqual([
+      { online: false, checkedAtMs: 1_700_000_000_200 },
+      { online: true, checkedAtMs: 1_700_000_000_100 },
+    ]);
+  });
+
   it('reads a value it cannot decode as not stored, never as a status', async () => {
     await replicaA().set(`${prefix}inst\nGID_a@@@garbled`, 'yes:soon');
     await replicaA().set(`${prefix}inst\nGID_a@@@half`, '1');
