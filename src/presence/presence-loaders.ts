@@ -22,6 +22,14 @@ export interface PresenceLoaderOptions {
   allowance?: LookupAllowance;
 }
 
+/** How fresh a request's answer is: what an HTTP cache may be told about keeping it. */
+export interface AnswerFreshness {
+  /** The earliest `checkedAtMs` among the statuses the request was given; Infinity if none. */
+  oldestCheckedAtMs: number;
+  /** Whether any of them was a last known status served because the upstream failed. */
+  stale: boolean;
+}
+
 /**
  * The per-request entry point of the presence core: one instance per GraphQL request (never shared
  * between requests or kept across subscription events). Every `load` made while the request's
@@ -39,6 +47,7 @@ export class RequestPresence {
   private readonly admitted = new PresenceKeyMap<PresenceStatus | true>();
   /** The last instance ID found valid: a request's keys nearly always share one, checked once. */
   private validInstanceId: string | undefined;
+  private readonly freshness: AnswerFreshness = { oldestCheckedAtMs: Infinity, stale: false };
 
   constructor(
     private readonly lookup: PresenceLookup,
@@ -49,7 +58,14 @@ export class RequestPresence {
     }
     // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests. Each
     // loader de-duplicates by the key's value in a PresenceKeyMap (why not by presenceKeyId: see there).
-    this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid, this.options.allowance)), { cacheMap: new PresenceKeyMap() });
+    this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid, this.options.allowance)).then(this.noteAnswers), {
+      cacheMap: new PresenceKeyMap(),
+    });
+  }
+
+  /** The statuses this request has been given so far: how long its answer may be kept (HTTP caching). */
+  answerFreshness(): Readonly<AnswerFreshness> {
+    return this.freshness;
   }
 
   /** The status of one device; rejects with a typed error for that device alone. */
@@ -58,7 +74,9 @@ export class RequestPresence {
       const known = this.admitted.get(key);
       return known === undefined || known === true ? this.cached.load(key) : Promise.resolve(known);
     }
-    this.exact ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid, this.options.allowance)), { cacheMap: new PresenceKeyMap() });
+    this.exact ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid, this.options.allowance)).then(this.noteAnswers), {
+      cacheMap: new PresenceKeyMap(),
+    });
     return this.exact.load(key);
   }
 
@@ -75,9 +93,23 @@ export class RequestPresence {
     const refusal = this.refusalOf(key);
     if (refusal !== undefined) throw refusal;
     const status = this.lookup.cachedNow(key);
-    if (status !== undefined) this.admitted.set(key, status);
+    if (status !== undefined) {
+      this.admitted.set(key, status);
+      this.noteAnswer(status);
+    }
     return status;
   }
+
+  private noteAnswer(status: PresenceStatus): void {
+    if (status.checkedAtMs < this.freshness.oldestCheckedAtMs) this.freshness.oldestCheckedAtMs = status.checkedAtMs;
+    if (status.stale) this.freshness.stale = true;
+  }
+
+  /** One pass per batch, not a callback per key. */
+  private readonly noteAnswers = (results: PresenceResult[]): PresenceResult[] => {
+    for (const result of results) if (!(result instanceof Error)) this.noteAnswer(result);
+    return results;
+  };
 
   /**
    * Everything that must hold before a key may be looked up, in order: a well-formed key, inside the

@@ -61,11 +61,15 @@ describe('web clients', () => {
   });
 
   describe('GET queries and caching', () => {
-    it('lets a browser keep a successful GET query for the service\'s cache TTL, privately', async () => {
+    it('lets a browser keep a successful GET query, privately, for what is left of the cache TTL for its oldest status', async () => {
       const response = await get(graph.url, { query: QUERY });
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ data: { device: { clientId: 'GID_web@@@one', online: false } } });
-      expect(response.headers.get('cache-control')).toBe('private, max-age=2');
+      // Asked upstream just now, a few milliseconds before the answer: 1.99… s of the 2 s TTL left.
+      expect(response.headers.get('cache-control')).toBe('private, max-age=1');
+      // No status in the answer: nothing ages, the whole TTL.
+      const noStatus = await get(graph.url, { query: '{ device(clientId: "GID_web@@@one") { clientId } }' });
+      expect(noStatus.headers.get('cache-control')).toBe('private, max-age=2');
       expect(response.headers.get('vary')).toMatch(/Authorization, X-API-Key/);
     });
 

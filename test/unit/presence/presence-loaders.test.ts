@@ -174,6 +174,24 @@ describe('RequestPresence', () => {
     });
   });
 
+  it('tells how fresh its answer is: the oldest status given by either path, and whether one was stale', async () => {
+    const given = (checkedAtMs: number, stale = false): PresenceStatus => ({ online: true, checkedAtMs, stale, origin: stale ? 'stale' : 'upstream' });
+    const answers = new Map([[key(1).clientId, given(300)], [key(2).clientId, given(200)], [key(3).clientId, given(100, true)]]);
+    const lookup: PresenceLookup = {
+      lookup: async (keys) => keys.map((k) => answers.get(k.clientId) ?? new Error('unknown')),
+      lookupExact: async (keys) => keys.map((k) => answers.get(k.clientId)!),
+      cachedNow: (k) => (k.clientId === key(4).clientId ? given(250) : undefined),
+    };
+    const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+    expect(presence.answerFreshness()).toEqual({ oldestCheckedAtMs: Infinity, stale: false });
+    presence.loadNow(key(4));
+    expect(presence.answerFreshness()).toEqual({ oldestCheckedAtMs: 250, stale: false });
+    await Promise.all([presence.load(key(1)), presence.load(key(2)), presence.load(key(5)).catch(() => undefined)]);
+    expect(presence.answerFreshness()).toEqual({ oldestCheckedAtMs: 200, stale: false });
+    await presence.load(key(3), { exact: true });
+    expect(presence.answerFreshness()).toEqual({ oldestCheckedAtMs: 100, stale: true });
+  });
+
   it('rejects a bad maxIdsPerRequest with a message naming the option and the value', () => {
     expect(() => new RequestPresence(new RecordingLookup(), { maxIdsPerRequest: 0 })).toThrow('maxIdsPerRequest must be a positive whole number; got 0');
   });
