@@ -192,7 +192,7 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
   const source = oneOf(env, 'PRESENCE_SOURCE', ['local', 'alibaba'] as const, 'local');
   const local = loadLocalInstanceConfig(env);
   const regionId = text(env, 'ALIBABA_CLOUD_REGION_ID');
-  const endpoint = url(env, 'ONSMQTT_ENDPOINT');
+  const endpoint = url(env, 'ONSMQTT_ENDPOINT', 'https://onsmqtt.cn-hangzhou.aliyuncs.com');
   const defaultInstanceId = text(env, 'MQTT_INSTANCE_ID') ?? (source === 'local' ? local.instanceId : undefined);
   if (source === 'alibaba' && !regionId && !endpoint) {
     throw new ConfigError('PRESENCE_SOURCE=alibaba needs ALIBABA_CLOUD_REGION_ID (e.g. cn-hangzhou) or ONSMQTT_ENDPOINT');
@@ -213,7 +213,7 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
       credential: accessKey(env),
     },
     local,
-    redisUrl: text(env, 'REDIS_URL'),
+    redisUrl: redisUrl(env),
     redisKeyPrefix: text(env, 'REDIS_KEY_PREFIX') ?? 'presence-graph:',
     upstreamReplicas: integer(env, 'UPSTREAM_REPLICAS', 2, 1, 1000),
     presence: {
@@ -248,9 +248,11 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
 function loadSecurityConfig(env: Env, nodeEnv: string): SecurityConfig {
   const production = nodeEnv === 'production';
   const authMode = oneOf(env, 'AUTH_MODE', ['none', 'apikey', 'jwt'] as const, 'none');
+  const allowAnonymous = flag(env, 'ALLOW_ANONYMOUS', false);
+  assertNoUnusedCredentials(env, authMode);
   // Presence is fleet intelligence and every lookup is billed: production never serves anonymous
   // callers by accident, only when the operator says so.
-  if (production && authMode === 'none' && !flag(env, 'ALLOW_ANONYMOUS', false)) {
+  if (production && authMode === 'none' && !allowAnonymous) {
     throw new ConfigError(
       'NODE_ENV=production needs caller authentication: set AUTH_MODE=apikey (with API_KEYS or API_KEYS_FILE) or AUTH_MODE=jwt ' +
         '(with JWT_JWKS_URL or JWT_JWKS_FILE, JWT_ISSUER and JWT_AUDIENCE); to serve anonymous callers on purpose, set ALLOW_ANONYMOUS=true',
@@ -274,6 +276,20 @@ function loadSecurityConfig(env: Env, nodeEnv: string): SecurityConfig {
     },
     introspection: flag(env, 'INTROSPECTION', !production),
   };
+}
+
+/**
+ * Keys or token settings given for a mode that is not on would be silently ignored, and the API
+ * left open (or checked some other way) while the operator believes it locked.
+ */
+function assertNoUnusedCredentials(env: Env, authMode: SecurityConfig['authMode']): void {
+  const settings = { apikey: ['API_KEYS', 'API_KEYS_FILE'], jwt: ['JWT_JWKS_URL', 'JWT_JWKS_FILE', 'JWT_ISSUER', 'JWT_AUDIENCE'] } as const;
+  for (const [mode, names] of Object.entries(settings)) {
+    const unused = names.filter((name) => text(env, name) !== undefined);
+    if (mode !== authMode && unused.length > 0) {
+      throw new ConfigError(`${unused.join(', ')} ${unused.length > 1 ? 'are' : 'is'} set but AUTH_MODE is ${authMode}: set AUTH_MODE=${mode} to use ${unused.length > 1 ? 'them' : 'it'}, or unset ${unused.length > 1 ? 'them' : 'it'}`);
+    }
+  }
 }
 
 const API_KEYS_SHAPE = 'a JSON array of { "name", "sha256" (hex SHA-256 of the key, never the key itself), "instances": [...], "groups": [...] }';
@@ -326,7 +342,7 @@ function isLoopback(hostname: string): boolean {
 }
 
 function jwt(env: Env): JwtConfig {
-  const jwksUrl = url(env, 'JWT_JWKS_URL');
+  const jwksUrl = url(env, 'JWT_JWKS_URL', 'https://login.example.com/.well-known/jwks.json');
   const jwksFile = text(env, 'JWT_JWKS_FILE');
   const issuer = text(env, 'JWT_ISSUER');
   const audience = text(env, 'JWT_AUDIENCE');
@@ -463,17 +479,37 @@ function origins(env: Env, name: string): string[] {
     });
 }
 
-function url(env: Env, name: string): string | undefined {
+function url(env: Env, name: string, example: string): string | undefined {
   const raw = text(env, name);
   if (raw === undefined) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be a URL such as https://onsmqtt.cn-hangzhou.aliyuncs.com; got ${JSON.stringify(raw)}`);
+    throw new ConfigError(`${name} must be a URL such as ${example}; got ${JSON.stringify(raw)}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError(`${name} must use http or https; got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+/**
+ * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. The value is never quoted back:
+ * it may hold the password. Unchecked, a typo started the service with nothing shared, and every
+ * replica took the whole account budget for itself.
+ */
+function redisUrl(env: Env): string | undefined {
+  const raw = text(env, 'REDIS_URL');
+  if (raw === undefined) return undefined;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.hostname) {
+    throw new ConfigError('REDIS_URL must be a URL such as redis://127.0.0.1:6379 (rediss:// for TLS); the value given is not (not shown: it may hold a password)');
   }
   return raw;
 }

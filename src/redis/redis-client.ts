@@ -33,12 +33,17 @@ export function createRedisClient(url: string, logger: Logger): Redis {
   return redis;
 }
 
-/** Connects at start; a Redis that is down at start is not fatal (the service runs degraded). */
-export async function connectRedis(redis: Redis, logger: Logger): Promise<void> {
+/**
+ * Connects at start; a Redis that is down at start is not fatal (the service runs degraded).
+ * Whether it answered, so the start log says one thing, not both.
+ */
+export async function connectRedis(redis: Redis, logger: Logger): Promise<boolean> {
   try {
     await redis.connect();
+    return true;
   } catch (error) {
     logger.error({ err: { message: (error as Error).message } }, 'Redis unreachable at start: budget and cache run per replica until it is back');
+    return false;
   }
 }
 

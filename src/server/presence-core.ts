@@ -43,7 +43,7 @@ export async function createPresenceCore(
 
   if (config.redisUrl) {
     const redis = createRedisClient(config.redisUrl, logger);
-    await connectRedis(redis, logger);
+    const connected = await connectRedis(redis, logger);
     const prefix = config.redisKeyPrefix;
     budgetStore = new FailoverBudgetStore(new RedisBudgetStore(redis, `${prefix}budget:`), {
       replicas: config.upstreamReplicas,
@@ -55,11 +55,14 @@ export async function createPresenceCore(
     readiness.push({
       name: 'redis',
       async check() {
-        await redis.ping();
+        // ioredis's own reason ("Stream isn't writeable…") tells an operator nothing.
+        await redis.ping().catch(() => {
+          throw new Error(`Redis at ${redisHostForLogs(config.redisUrl!)} does not answer`);
+        });
       },
     });
     closers.push(async () => void redis.disconnect());
-    logger.info({ redis: redisHostForLogs(config.redisUrl) }, 'QPS budget and presence cache shared through Redis');
+    if (connected) logger.info({ redis: redisHostForLogs(config.redisUrl) }, 'QPS budget, presence cache and persisted queries shared through Redis');
   }
 
   // One store for the dispatcher and the subscription poller, so queries and polls count together.

@@ -167,11 +167,15 @@ describeWithRedis('two replicas sharing one local instance and one Redis', ['red
         const answeredBeforeOutage = outcomes.length;
         await waitFor('answers while Redis is down', answeredAfter(answeredBeforeOutage + 15), 20_000);
         expect(Date.now() - killedAt).toBeGreaterThan(1000);
+        const notReady = await fetch(both[0].url.replace('/graphql', '/readyz'));
+        expect(notReady.status).toBe(503);
+        expect(await notReady.json()).toEqual({ status: 'not ready', failures: { redis: `Redis at ${redis.url} does not answer` } });
 
         await redis.start();
         await waitFor('both replicas to rejoin', logged('Redis reachable again: the upstream QPS budget'), 15_000);
         const answeredBeforeRejoin = outcomes.length;
         await waitFor('answers after Redis is back', answeredAfter(answeredBeforeRejoin + 15), 20_000);
+        expect((await fetch(both[0].url.replace('/graphql', '/readyz'))).status).toBe(200);
       } finally {
         running = false;
         await loading;

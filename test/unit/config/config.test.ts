@@ -48,6 +48,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ONSMQTT_ENDPOINT: 'not a url' })).toThrow(/ONSMQTT_ENDPOINT must be a URL/);
   });
 
+  it('accepts a redis:// or rediss:// REDIS_URL and refuses anything else without repeating it (it may hold a password)', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://:s3cret@10.0.0.5:6380/2' }).redisUrl).toBe('redis://:s3cret@10.0.0.5:6380/2');
+    expect(loadConfig({ REDIS_URL: 'rediss://cache.example.com' }).redisUrl).toBe('rediss://cache.example.com');
+    for (const bad of ['notaurl', 'http://127.0.0.1:6379', '127.0.0.1:6379', 'redis://:hunter2@']) {
+      expect(() => loadConfig({ REDIS_URL: bad })).toThrow(/^REDIS_URL must be a URL such as redis:\/\/127\.0\.0\.1:6379 \(rediss:\/\/ for TLS\)/);
+      expect(() => loadConfig({ REDIS_URL: bad })).not.toThrow(/hunter2|notaurl|http:\/\/127/);
+    }
+  });
+
   it('reads the circuit breaker, the Redis key prefix and the local instance limits, with their documented defaults', () => {
     const defaults = loadConfig({});
     expect(defaults.presence).toMatchObject({ breakerFailures: 5, breakerCoolDownMs: 5000 });

@@ -47,6 +47,22 @@ describe('loadConfig: security', () => {
     expect(loadConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', INTROSPECTION: 'true' }).security.introspection).toBe(true);
   });
 
+  it('refuses keys or token settings given for a mode that is not on, rather than leave the API open unnoticed', () => {
+    expect(() => loadConfig({ API_KEYS: JSON.stringify([dashboard.entry]) })).toThrow(
+      'API_KEYS is set but AUTH_MODE is none: set AUTH_MODE=apikey to use it, or unset it',
+    );
+    expect(() => loadConfig({ AUTH_MODE: 'jwt', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a', JWT_JWKS_FILE: '/x', API_KEYS_FILE: '/k' })).toThrow(
+      /API_KEYS_FILE is set but AUTH_MODE is jwt/,
+    );
+    expect(() => loadConfig({ AUTH_MODE: 'apikey', API_KEYS: JSON.stringify([dashboard.entry]), JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' })).toThrow(
+      'JWT_ISSUER, JWT_AUDIENCE are set but AUTH_MODE is apikey: set AUTH_MODE=jwt to use them, or unset them',
+    );
+  });
+
+  it('reads ALLOW_ANONYMOUS as a flag in every environment, not only in production', () => {
+    expect(() => loadConfig({ ALLOW_ANONYMOUS: 'yes' })).toThrow('ALLOW_ANONYMOUS must be true or false; got "yes"');
+  });
+
   it('reads API keys inline or from a file, as digests with scopes', () => {
     expect(loadConfig({ AUTH_MODE: 'apikey', API_KEYS: JSON.stringify([dashboard.entry]) }).security.apiKeys).toEqual([dashboard.entry]);
     const file = join(dir, 'keys.json');
@@ -95,6 +111,12 @@ describe('loadConfig: security', () => {
     expect(config.security.jwt?.jwks?.keys).toHaveLength(1);
     const remote = loadConfig({ AUTH_MODE: 'jwt', JWT_JWKS_URL: 'https://issuer.example/.well-known/jwks.json', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' });
     expect(remote.security.jwt?.jwksUrl).toBe('https://issuer.example/.well-known/jwks.json');
+  });
+
+  it('names a key set URL as its example when JWT_JWKS_URL is not a URL', () => {
+    expect(() => loadConfig({ AUTH_MODE: 'jwt', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a', JWT_JWKS_URL: 'notaurl' })).toThrow(
+      'JWT_JWKS_URL must be a URL such as https://login.example.com/.well-known/jwks.json; got "notaurl"',
+    );
   });
 
   it('refuses a key set fetched over plain http from another machine, where anyone on the path could swap the keys', () => {
