@@ -17,6 +17,7 @@ export function graphiqlPage(options: { assetsDir: string }): (req: IncomingMess
   // Resolves true when it answered (a browser asking for the page), false to let GraphQL handle it.
   return async (req, res) => {
     if (req.method !== 'GET' || !prefersHtml(req)) return false;
+    if (redirectedFromTrailingSlash(req, res)) return true;
     let html: string;
     try {
       html = await (page ??= readFile(join(options.assetsDir, 'index.html'), 'utf8'));
@@ -34,6 +35,35 @@ export function graphiqlPage(options: { assetsDir: string }): (req: IncomingMess
     res.end(html);
     return true;
   };
+}
+
+/**
+ * With GraphiQL off, a browser asking for the page is told so, rather than getting Apollo's
+ * CSRF refusal of a GET with no query (a 400 that says nothing about GraphiQL).
+ */
+export function graphiqlOffPage(): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  return async (req, res) => {
+    if (req.method !== 'GET' || !prefersHtml(req) || new URLSearchParams((req.url ?? '').split('?')[1] ?? '').size > 0) return false;
+    res
+      .writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
+      .end('GraphiQL is off on this server (GRAPHIQL_ENABLED=false, the default with NODE_ENV=production). GraphQL is served here: POST application/json.\n');
+    return true;
+  };
+}
+
+/**
+ * The page loads its assets by relative URLs (`graphiql/…`), so that it works under any path prefix
+ * a proxy adds. At `/graphql/` they would resolve to `/graphql/graphiql/…`: the browser is sent to
+ * the same path without the slash, by a relative URL for the same reason.
+ */
+function redirectedFromTrailingSlash(req: IncomingMessage, res: ServerResponse): boolean {
+  const url = req.url ?? '/';
+  const queryStart = url.indexOf('?');
+  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  if (!path.endsWith('/') || path === '/') return false;
+  const lastSegment = path.slice(0, -1).split('/').pop()!;
+  res.writeHead(308, { location: `../${lastSegment}${queryStart === -1 ? '' : url.slice(queryStart)}` }).end();
+  return true;
 }
 
 /** The page's script and styles, under /graphiql/. */

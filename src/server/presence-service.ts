@@ -15,7 +15,7 @@ import { authenticateRequest } from './auth/authenticate-request';
 import { createAuthenticator } from './auth/authenticator-from-config';
 import { scopePredicate, type Caller } from './auth/caller';
 import { cors } from './cors';
-import { defaultGraphiqlAssetsDir, graphiqlAssets, graphiqlPage } from './graphiql';
+import { defaultGraphiqlAssetsDir, graphiqlAssets, graphiqlOffPage, graphiqlPage } from './graphiql';
 import { graphqlHttpHandler } from './graphql-http-handler';
 import { attachGraphQLWebSocket } from './graphql-ws';
 import { httpCachePlugin } from './http-cache.plugin';
@@ -147,7 +147,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     apollo,
     cors: cors(config.web.corsOrigins),
     // Before authentication: the page and its assets are public; the operations it sends are not.
-    page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : undefined,
+    page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : graphiqlOffPage(),
     authenticate: authenticateRequest(authenticator, logger),
     checks: [queryTextLimit(config.security.limits.maxQueryBytes), batchLimits],
     contextFor,

@@ -157,6 +157,16 @@ describe('web clients', () => {
       }
     });
 
+    it('sends a browser at /graphql/ to /graphql, by a relative URL, where the page\'s relative asset URLs resolve', async () => {
+      const response = await fetch(`${graph.url}/?x=1`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+      expect(response.status).toBe(308);
+      expect(response.headers.get('location')).toBe('../graphql?x=1');
+      expect(new URL(response.headers.get('location')!, `${graph.url}/`).href).toBe(`${graph.url}?x=1`);
+      const followed = await page(`${graph.url}/`);
+      expect(followed.url).toBe(graph.url);
+      expect(followed.headers.get('content-type')).toMatch(/^text\/html/);
+    });
+
     it('still answers GraphQL on a GET that does not ask for HTML', async () => {
       const response = await get(graph.url, { query: QUERY }, { accept: 'application/json' });
       expect(response.headers.get('content-type')).toMatch(/^application\/json/);
@@ -166,7 +176,11 @@ describe('web clients', () => {
       const off = await startTestGraph({ GRAPHIQL_ENABLED: 'false' });
       try {
         const response = await page(off.url);
+        expect(response.status).toBe(404);
         expect(response.headers.get('content-type') ?? '').not.toMatch(/text\/html/);
+        expect(await response.text()).toMatch(/^GraphiQL is off on this server \(GRAPHIQL_ENABLED=false/);
+        // A browser GET that carries a query is still GraphQL.
+        expect((await get(off.url, { query: QUERY }, { accept: 'text/html' })).headers.get('content-type')).toMatch(/^application\/json/);
         expect((await fetch(new URL('/graphiql/graphiql.js', off.url))).status).toBe(404);
       } finally {
         await off.stop();
