@@ -133,8 +133,9 @@ export interface CostLimits {
   maxAliases: number;
   maxDirectives: number;
   /**
-   * Device entries one operation may return: each `device` field, each element of a `devices` list
-   * (variables included) and each `_entities` representation, duplicates and aliases counted.
+   * Device fields one operation (or one batch of operations) may return: each device entry (each
+   * `device` field, each element of a `devices` list, variables and their defaults included, each
+   * `_entities` representation, duplicates and aliases counted) times the fields selected on it.
    */
   maxCost: number;
   /** Bytes of one operation's query text, over HTTP (single, batched, GET) and WebSocket: also bounds what APQ stores. */
@@ -269,7 +270,7 @@ function loadSecurityConfig(env: Env, nodeEnv: string): SecurityConfig {
       maxDepth: integer(env, 'MAX_QUERY_DEPTH', 8, 3, 100),
       maxAliases: integer(env, 'MAX_QUERY_ALIASES', 30, 0, 10000),
       maxDirectives: integer(env, 'MAX_QUERY_DIRECTIVES', 10, 0, 10000),
-      maxCost: integer(env, 'MAX_QUERY_COST', 500, 1, 1000000),
+      maxCost: integer(env, 'MAX_QUERY_COST', 2000, 1, 1000000),
       maxQueryBytes: integer(env, 'MAX_QUERY_BYTES', 8192, 256, 1048576),
       maxSubscriptionsPerConnection: integer(env, 'MAX_SUBSCRIPTIONS_PER_CONNECTION', 20, 1, 10000),
       maxConnectionsPerCaller: integer(env, 'MAX_CONNECTIONS_PER_CALLER', 20, 1, 100000),

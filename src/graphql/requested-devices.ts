@@ -1,11 +1,13 @@
 import {
   getArgumentValues,
   getOperationAST,
+  getVariableValues,
   Kind,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { PresenceKeyMap } from '../presence/presence-key-map';
@@ -20,11 +22,22 @@ export type DistinctDevices = PresenceKeyMap<true>;
 export interface RequestedDevices {
   /** One entry per instance and Client ID: what MAX_IDS_PER_REQUEST bounds. */
   keys: DistinctDevices;
-  /**
-   * The device entries the answer would hold, duplicates and aliases counted: what MAX_QUERY_COST
-   * bounds (distinct IDs are capped separately, but 5,000 copies of one ID are 5,000 answers to build).
-   */
+  /** The device entries the answer would hold, duplicates and aliases counted. */
   entries: number;
+  /** What MAX_QUERY_COST bounds: see `RequestedCost.cost`. */
+  cost: number;
+}
+
+export interface RequestedCost {
+  /** The device entries the answer would hold, duplicates and aliases counted. */
+  entries: number;
+  /**
+   * The fields the answer would hold for those devices: each entry times the fields selected on it
+   * (aliases, fragments and `presence { … }` counted). Distinct IDs are capped separately, but 5,000
+   * copies of one ID are 5,000 answers to build, and 30 aliases in a fragment make each entry 30
+   * fields (and, for a malformed ID, 30 errors).
+   */
+  cost: number;
 }
 
 /**
@@ -45,71 +58,137 @@ export function tallyRequestedDevices(
   keys: DistinctDevices = new PresenceKeyMap(),
 ): RequestedDevices {
   let entries = 0;
-  visitRequestedDevices(schema, document, operationName, variables, (clientId, instanceId) => {
+  let cost = 0;
+  visitRequestedDevices(schema, document, operationName, variables, (clientId, instanceId, fields) => {
     entries++;
+    cost += fields;
     if (typeof clientId !== 'string') return;
     keys.setParts(typeof instanceId === 'string' ? instanceId : (defaultInstanceId ?? ''), clientId, true);
   });
-  return { keys, entries };
+  return { keys, entries, cost };
 }
 
 /**
- * How many device entries the operation asks for, duplicates and aliases counted: `entries` of
- * `tallyRequestedDevices` without building the distinct set. While it is within MAX_IDS_PER_REQUEST,
- * so is the number of distinct devices, and the set need not be built at all.
+ * The device entries and the cost of the operation: `tallyRequestedDevices` without building the
+ * distinct set. While `entries` is within MAX_IDS_PER_REQUEST, so is the number of distinct devices,
+ * and the set need not be built at all.
  */
-export function countRequestedEntries(
+export function measureRequestedDevices(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
-): number {
-  let entries = 0;
-  visitRequestedDevices(schema, document, operationName, variables, () => {
-    entries++;
+): RequestedCost {
+  const measured: RequestedCost = { entries: 0, cost: 0 };
+  visitRequestedDevices(schema, document, operationName, variables, (_clientId, _instanceId, fields) => {
+    measured.entries++;
+    measured.cost += fields;
   });
-  return entries;
+  return measured;
 }
 
-/** Calls `visit` with the arguments of every device the operation asks about, as given. */
+/**
+ * Calls `visit` with the arguments of every device the operation asks about, as execution will see
+ * them, and the number of fields selected on it.
+ */
 function visitRequestedDevices(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
-  visit: (clientId: unknown, instanceId: unknown) => void,
+  visit: (clientId: unknown, instanceId: unknown, fields: number) => void,
 ): void {
   const operation = getOperationAST(document, operationName);
   const rootType = operation ? schema.getRootType(operation.operation) : undefined;
   if (!operation || !rootType) return;
+  const values = variableValues(schema, operation, variables);
+  if (!values) return; // variables that do not coerce: Apollo refuses the operation, nothing runs
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
+  const counted = new Map<string, number>();
   for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
-    const definition = rootType.getFields()[field.name.value];
+    const definition = DEVICE_ROOT_FIELDS.has(field.name.value) ? rootType.getFields()[field.name.value] : undefined;
     if (!definition) continue;
     let args: Record<string, unknown>;
     try {
-      args = getArgumentValues(definition, field, variables ?? {});
+      args = getArgumentValues(definition, field, values);
     } catch {
-      continue; // invalid arguments: validation reports them, nothing runs
+      continue; // invalid arguments: the field fails before its resolver runs
     }
+    const fields = field.selectionSet ? countFields(field.selectionSet, fragments, counted) : 1;
     switch (field.name.value) {
       case 'device':
-        visit(args.clientId, args.instanceId);
+        visit(args.clientId, args.instanceId, fields);
         break;
       case 'devices':
-        for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId);
+        for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId, fields);
         break;
       case '_entities':
         for (const representation of asArray(args.representations)) {
           const ref = representation as Record<string, unknown> | null;
-          if (ref?.__typename === 'Device') visit(ref.clientId, ref.instanceId);
+          if (ref?.__typename === 'Device') visit(ref.clientId, ref.instanceId, fields);
         }
         break;
     }
   }
+}
+
+const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', '_entities']);
+
+/**
+ * The variables as execution will see them: a variable the request leaves out takes its default
+ * from the document, so `query($ids: [ID!]! = [ …600 IDs… ])` is counted like the same list sent
+ * as a variable. Coerced only when a default applies: otherwise the request's own values are what
+ * `getArgumentValues` reads (this runs on every request). Undefined when they do not coerce.
+ */
+function variableValues(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+  const given = variables ?? {};
+  const definitions = operation.variableDefinitions ?? [];
+  if (!definitions.some((definition) => definition.defaultValue && !(definition.variable.name.value in given))) return given;
+  const coerced = getVariableValues(schema, definitions, given, { maxErrors: 1 });
+  return coerced.coerced;
+}
+
+/**
+ * Fields selected on each device, at every depth, through fragments; each alias is a field. Like
+ * execution, a fragment spread twice in one selection set counts once; @skip / @include are not
+ * evaluated, nor fields of one name merged: an upper bound. Each fragment is counted once (`counted`),
+ * so fragments spreading fragments cannot make this walk, as opposed to the count, grow exponentially.
+ */
+function countFields(
+  selectionSet: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  counted: Map<string, number>,
+  spread = new Set<string>(),
+): number {
+  let count = 0;
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      count += 1 + (selection.selectionSet ? countFields(selection.selectionSet, fragments, counted) : 0);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      count += countFields(selection.selectionSet, fragments, counted, spread);
+    } else {
+      const name = selection.name.value;
+      if (spread.has(name)) continue;
+      spread.add(name);
+      let fields = counted.get(name);
+      if (fields === undefined) {
+        // 0 while counting: a cycle (a validation error, nothing runs) must not loop here.
+        counted.set(name, 0);
+        const fragment = fragments.get(name);
+        fields = fragment ? countFields(fragment.selectionSet, fragments, counted) : 0;
+        counted.set(name, fields);
+      }
+      count += fields;
+    }
+  }
+  return count;
 }
 
 /** The root fields of a selection set, through fragment spreads and inline fragments. */

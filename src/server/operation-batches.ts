@@ -2,13 +2,15 @@ import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { tallyRequestedDevices, type DistinctDevices } from '../graphql/requested-devices';
 import { refusal, type HttpRefusal } from './http-refusal';
-import { tooManyDevicesError } from './request-limits.plugin';
+import { overCostError, tooManyDevicesError } from './request-limits.plugin';
 
 export interface OperationBatchLimits {
   /** Operations one HTTP request (a JSON array body) may carry. */
   maxOperationsPerBatch: number;
   /** Distinct Client IDs all operations of the batch together may ask for (MAX_IDS_PER_REQUEST). */
   maxIdsPerRequest: number;
+  /** Device fields all operations of the batch together may return (MAX_QUERY_COST). */
+  maxCost: number;
   defaultInstanceId?: string;
 }
 
@@ -17,7 +19,9 @@ export interface OperationBatchLimits {
  * is allowed, and a batch is ONE request: Apollo builds one context for it, so its operations share
  * one DataLoader and the MAX_IDS_PER_REQUEST budget. This check runs before Apollo sees the batch:
  *   - more than `maxOperationsPerBatch` operations → 400, nothing runs;
- *   - more than `maxIdsPerRequest` distinct devices over all operations → 400, no upstream call.
+ *   - more than `maxIdsPerRequest` distinct devices over all operations → 400, no upstream call;
+ *   - more than `maxCost` device fields over all operations → 400: ten operations each just within
+ *     the cost would otherwise make one request ten times dearer.
  * The per-operation check (request-limits.plugin.ts) cannot do the second: Apollo runs the operations
  * of a batch concurrently, so one could already be calling upstream when a later one finds the total
  * over the cap. Operations that do not parse are left to Apollo, which answers them one by one.
@@ -30,16 +34,23 @@ export function operationBatchLimits(schema: GraphQLSchema, limits: OperationBat
     }
     // One distinct-device set for the whole batch: the first tally makes it, the others add to it.
     let keys: DistinctDevices | undefined;
+    let cost = 0;
     for (const operation of body) {
       const document = parseQuietly(operation?.query);
       if (!document) continue;
       // Ill-typed operationName or variables: counted as absent here, and Apollo refuses them anyway.
       const operationName = typeof operation.operationName === 'string' ? operation.operationName : undefined;
       const variables = isPlainObject(operation.variables) ? operation.variables : undefined;
-      keys = tallyRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys).keys;
+      const tally = tallyRequestedDevices(schema, document, operationName, variables, limits.defaultInstanceId, keys);
+      keys = tally.keys;
+      cost += tally.cost;
     }
     if (keys && keys.size > limits.maxIdsPerRequest) {
       const error = tooManyDevicesError(keys.size, limits.maxIdsPerRequest, `This batch of ${body.length} operations`);
+      return refusal(400, error.message, String(error.extensions.code));
+    }
+    if (cost > limits.maxCost) {
+      const error = overCostError(cost, limits.maxCost, `This batch of ${body.length} operations`);
       return refusal(400, error.message, String(error.extensions.code));
     }
     return undefined;

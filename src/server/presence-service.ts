@@ -140,6 +140,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   const batchLimits = operationBatchLimits(schema, {
     maxOperationsPerBatch: MAX_OPERATIONS_PER_BATCH,
     maxIdsPerRequest: config.presence.maxIdsPerRequest,
+    maxCost: config.security.limits.maxCost,
     defaultInstanceId: config.defaultInstanceId,
   });
   const graphiqlAssetsDir = config.web.graphiqlEnabled ? defaultGraphiqlAssetsDir() : undefined;

@@ -2,16 +2,17 @@ import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server'
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PresenceErrorCode } from '../presence/errors';
 import type { GraphQLContext } from '../graphql/context';
-import { countRequestedEntries, tallyRequestedDevices } from '../graphql/requested-devices';
+import { measureRequestedDevices, tallyRequestedDevices } from '../graphql/requested-devices';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,
  * so it costs no upstream call at all (every call is billed, and the account shares 100 per second).
  * A batch of operations is counted as a whole before Apollo sees it (operation-batches.ts).
  *
- * Also rejects one that would return more than `maxCost` device entries (MAX_QUERY_COST), duplicates
- * and aliases counted, list lengths read from the variables: a static cost analysis of the document
- * alone would let 5,000 IDs in a variable through.
+ * Also rejects one that would return more than `maxCost` device fields (MAX_QUERY_COST): each device
+ * entry (duplicates and aliases counted, list lengths read from the variables and their defaults)
+ * times the fields selected on it. A static cost analysis of the document alone would let 5,000 IDs
+ * in a variable through; counting entries alone, 30 aliases in a fragment on each of them.
  */
 export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<GraphQLContext> {
   // One listener for every request: it keeps no per-request state.
@@ -41,17 +42,21 @@ export function assertWithinRequestLimits(
   variables: Record<string, unknown> | null | undefined,
   options: RequestLimits,
 ): void {
-  const entries = countRequestedEntries(schema, document, operationName, variables ?? undefined);
+  const { entries, cost } = measureRequestedDevices(schema, document, operationName, variables ?? undefined);
   // No more entries than the cap: no more distinct devices either, so the usual request builds no set.
   if (entries > options.maxIdsPerRequest) {
     const requested = tallyRequestedDevices(schema, document, operationName, variables ?? undefined, options.defaultInstanceId).keys.size;
     if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
   }
-  if (entries > options.maxCost) {
-    throw new GraphQLError(`This operation would return ${entries} devices; at most ${options.maxCost} are allowed (MAX_QUERY_COST)`, {
-      extensions: { code: PresenceErrorCode.BadUserInput, http: { status: 400 } },
-    });
-  }
+  if (cost > options.maxCost) throw overCostError(cost, options.maxCost);
+}
+
+/** The refusal of a request over MAX_QUERY_COST: the whole request, HTTP 400, nothing runs. */
+export function overCostError(cost: number, maxCost: number, asker = 'This operation'): GraphQLError {
+  return new GraphQLError(
+    `${asker} would return ${cost} device fields (each device entry times the fields selected on it); at most ${maxCost} are allowed (MAX_QUERY_COST)`,
+    { extensions: { code: PresenceErrorCode.BadUserInput, http: { status: 400 } } },
+  );
 }
 
 /** The refusal of a request over MAX_IDS_PER_REQUEST: the whole request, HTTP 400, no upstream call. */

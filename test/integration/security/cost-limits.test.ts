@@ -59,8 +59,53 @@ describe('cost limits', () => {
 
     expect(response.status).toBe(400);
     expect(response.body.errors).toEqual([
-      { message: 'This operation would return 4500 devices; at most 500 are allowed (MAX_QUERY_COST)', extensions: { code: 'BAD_USER_INPUT' } },
+      {
+        message: 'This operation would return 4500 device fields (each device entry times the fields selected on it); at most 2000 are allowed (MAX_QUERY_COST)',
+        extensions: { code: 'BAD_USER_INPUT' },
+      },
     ]);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('counts a list left to its variable\'s default in the query text like one sent as the variable', async () => {
+    const distinct = Array.from({ length: 150 }, (_, i) => JSON.stringify(id(i))).join(',');
+    const byDefault = await postJson(graph.url, { query: `query Q($ids: [ID!]! = [${distinct}]) { devices(clientIds: $ids) { online } }` }, asOps);
+    expect(byDefault.status).toBe(400);
+    expect(byDefault.body.errors[0]).toMatchObject({ message: expect.stringMatching(/asks for 150 distinct Client IDs; at most 100/), extensions: { code: 'BAD_USER_INPUT' } });
+
+    // Within the 8 KiB query text limit: 400 copies of one ID, six fields each.
+    const copies = Array.from({ length: 400 }, () => JSON.stringify(shortId(1))).join(',');
+    const fields = 'clientId groupId deviceId online presence { online }';
+    const copied = await postJson(graph.url, { query: `query Q($ids: [ID!]! = [${copies}]) { devices(clientIds: $ids) { ${fields} } }` }, asOps);
+    expect(copied.status).toBe(400);
+    expect(copied.body.errors[0].message).toMatch(/would return 2400 device fields.*at most 2000 are allowed \(MAX_QUERY_COST\)/);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('refuses 30 aliases in a fragment applied to 100 devices: 3,000 fields, though within the alias and ID limits', async () => {
+    const aliases = Array.from({ length: 30 }, (_, i) => `g${i}: groupId`).join(' ');
+    const ids = Array.from({ length: 100 }, (_, i) => id(i));
+    const query = `query Q($ids: [ID!]!) { devices(clientIds: $ids) { ...F } } fragment F on Device { ${aliases} }`;
+    const response = await postJson(graph.url, { query, variables: { ids } }, asOps);
+
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].message).toMatch(/would return 3000 device fields/);
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('adds up the cost of the operations of a batch: ten each within it are refused together', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => id(i));
+    const operation = { query: 'query Q($ids: [ID!]!) { devices(clientIds: $ids) { clientId groupId deviceId online presence { online } } }', variables: { ids } };
+    const one = await postJson(graph.url, operation, asOps);
+    expect(one.status).toBe(200);
+    graph.local!.emulator.resetCalls();
+
+    const response = await postJson(graph.url, Array.from({ length: 10 }, () => operation), asOps);
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0]).toMatchObject({
+      message: expect.stringMatching(/^This batch of 10 operations would return 3000 device fields/),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
     expect(graph.local!.emulator.calls).toEqual([]);
   });
 

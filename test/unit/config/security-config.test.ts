@@ -18,7 +18,7 @@ describe('loadConfig: security', () => {
       maxDepth: 8,
       maxAliases: 30,
       maxDirectives: 10,
-      maxCost: 500,
+      maxCost: 2000,
       maxQueryBytes: 8192,
       maxSubscriptionsPerConnection: 20,
       maxConnectionsPerCaller: 20,

@@ -1,5 +1,5 @@
 import { parse, type GraphQLSchema } from 'graphql';
-import { countRequestedEntries, tallyRequestedDevices } from '../../../src/graphql/requested-devices';
+import { measureRequestedDevices, tallyRequestedDevices } from '../../../src/graphql/requested-devices';
 import { buildPresenceSchema } from '../../../src/graphql/schema';
 import { PresenceKeyMap } from '../../../src/presence/presence-key-map';
 
@@ -71,13 +71,15 @@ describe('tallyRequestedDevices: device entries', () => {
     schema = await buildPresenceSchema();
   });
 
-  // countRequestedEntries (which builds no distinct set) must agree with the full tally.
-  const entries = (query: string, variables?: Record<string, unknown>) => {
+  // measureRequestedDevices (which builds no distinct set) must agree with the full tally.
+  const measure = (query: string, variables?: Record<string, unknown>) => {
     const document = parse(query);
-    const counted = countRequestedEntries(schema, document, undefined, variables);
-    expect(counted).toBe(tallyRequestedDevices(schema, document, undefined, variables, undefined).entries);
-    return counted;
+    const measured = measureRequestedDevices(schema, document, undefined, variables);
+    const { entries, cost } = tallyRequestedDevices(schema, document, undefined, variables, undefined);
+    expect(measured).toEqual({ entries, cost });
+    return measured;
   };
+  const entries = (query: string, variables?: Record<string, unknown>) => measure(query, variables).entries;
 
   it('counts every device the answer would hold, duplicates and aliases included', () => {
     const query = `{
@@ -97,5 +99,54 @@ describe('tallyRequestedDevices: device entries', () => {
     const representations = Array.from({ length: 3 }, () => ({ __typename: 'Device', clientId: 'GID_x@@@1' }));
     const query = 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Device { online } } }';
     expect(entries(query, { r: representations })).toBe(3);
+  });
+
+  it('reads a list the request leaves to its variable\'s default like one sent as the variable', () => {
+    const ids = Array.from({ length: 600 }, () => '"GID_x@@@1"').join(', ');
+    expect(entries(`query Q($ids: [ID!]! = [${ids}]) { devices(clientIds: $ids) { online } }`)).toBe(600);
+    expect(entries(`query Q($ids: [ID!]! = [${ids}]) { devices(clientIds: $ids) { online } }`, { ids: ['GID_x@@@1'] })).toBe(1);
+    expect(entries('query Q($id: ID! = "GID_x@@@1", $in: String = "inst") { device(clientId: $id, instanceId: $in) { online } }')).toBe(1);
+  });
+
+  it('counts nothing for variables that do not coerce: the operation is refused before anything runs', () => {
+    expect(entries('query Q($ids: [ID!]! = ["GID_x@@@1"], $n: Int!) { devices(clientIds: $ids) { online } }', { n: 'many' })).toBe(0);
+  });
+});
+
+describe('tallyRequestedDevices: cost (device entries times the fields selected on each)', () => {
+  let schema: GraphQLSchema;
+  beforeAll(async () => {
+    schema = await buildPresenceSchema();
+  });
+  const cost = (query: string, variables?: Record<string, unknown>) => {
+    const document = parse(query);
+    const measured = measureRequestedDevices(schema, document, undefined, variables);
+    expect(measured.cost).toBe(tallyRequestedDevices(schema, document, undefined, variables, undefined).cost);
+    return measured.cost;
+  };
+
+  it('counts every field selected on a device, nested fields and aliases included', () => {
+    expect(cost('{ device(clientId: "GID_x@@@1") { online } }')).toBe(1);
+    expect(cost('{ device(clientId: "GID_x@@@1") { clientId a: online b: online presence { online checkedAt } } }')).toBe(6);
+    expect(cost('{ devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { clientId online } }')).toBe(4);
+  });
+
+  it('multiplies the fields of a fragment by every device it applies to: 30 aliases on 500 entries are 15,000', () => {
+    const aliases = Array.from({ length: 30 }, (_, i) => `g${i}: groupId`).join(' ');
+    const ids = Array.from({ length: 500 }, () => 'GID_x@@@1');
+    expect(cost(`query Q($ids: [ID!]!) { devices(clientIds: $ids) { ...F } } fragment F on Device { ${aliases} }`, { ids })).toBe(15_000);
+  });
+
+  it('counts a fragment spread twice in one selection set once, as execution does, and walks nested spreads in linear time', () => {
+    const levels = 40;
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment F${i} on Device { online }` : `fragment F${i} on Device { ...F${i + 1} ...F${i + 1} clientId }`,
+    ).join(' ');
+    expect(cost(`{ device(clientId: "GID_x@@@1") { ...F0 ...F0 } } ${fragments}`)).toBe(levels);
+  });
+
+  it('counts the fields of _entities representations through their inline fragment', () => {
+    const representations = Array.from({ length: 4 }, () => ({ __typename: 'Device', clientId: 'GID_x@@@1' }));
+    expect(cost('query E($r: [_Any!]!) { _entities(representations: $r) { ... on Device { clientId online } } }', { r: representations })).toBe(8);
   });
 });
