@@ -44,11 +44,16 @@ export class JwtAuthenticator implements Authenticator {
         issuer: this.config.issuer,
         audience: this.config.audience,
         clockTolerance: CLOCK_TOLERANCE_S,
+        // A token with no expiry would be a key that never lapses, and a WebSocket that never closes.
+        requiredClaims: ['exp'],
       });
       return payload;
     } catch (error) {
       const reason = error instanceof errors.JOSEError ? error.code : 'key set unreachable';
       if (reason === 'ERR_JWT_EXPIRED') throw new UnauthenticatedError('Invalid token: it has expired', reason);
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp') {
+        throw new UnauthenticatedError('Invalid token: it has no expiry (exp)', 'no exp');
+      }
       if (KEY_SET_UNAVAILABLE.has(reason) || !(error instanceof errors.JOSEError)) {
         // An operator problem (the JWKS endpoint is down), not the caller's; the token is not logged.
         this.logger.error({ reason, message: (error as Error).message }, 'JWT key set unavailable: tokens cannot be verified');

@@ -51,6 +51,13 @@ describe('JWT authentication', () => {
     expect(graph.local!.emulator.calls).toEqual([]);
   });
 
+  it('refuses a well-signed token without an expiry: it would never lapse', async () => {
+    const forever = await issuer.sign(scopeClaims, { expiresAt: null });
+    const response = await postGraphQL(graph.url, query, undefined, bearer(forever));
+    expect(response).toEqual(refusal('Invalid token: it has no expiry (exp)'));
+    expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
   it('answers a valid token within the scope of its claims, and forbids the rest', async () => {
     const response = await postGraphQL<{ devices: Array<{ online: boolean | null }> }>(graph.url, query, undefined, bearer(await issuer.sign(scopeClaims)));
 
