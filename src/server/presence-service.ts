@@ -54,12 +54,20 @@ const MAX_BODY_BYTES = 64 * 1024;
 // Apollo Client's BatchHttpLink sends at most 10 operations per request by default (batchMax); a
 // batch shares one MAX_IDS_PER_REQUEST budget, so more operations would only add parsing work.
 const MAX_OPERATIONS_PER_BATCH = 10;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 // A day: a query registered once serves every client for a day, and Redis never fills with old ones.
 const APQ_TTL_SECONDS = 24 * 60 * 60;
 
 export async function createPresenceService(options: PresenceServiceOptions): Promise<PresenceService> {
   const { config, lookup, metrics, logger } = options;
-  const httpServer = createServer();
+  const httpServer = createServer({
+    // Node's defaults (60 s for headers, 300 s for the whole request) let a client that sends a byte
+    // now and then hold a connection for minutes, before authentication for the headers. A request
+    // here is at most 64 KiB: a client that needs more than this is not one to wait for.
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+  });
   // Built once per process, shared by every request.
   const schema = await buildPresenceSchema();
   const errorLog = new RequestErrorLog(logger);
