@@ -18,6 +18,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
+import type { AuthRefusalLog } from './auth/auth-refusal-log';
 import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials } from './auth/authenticator';
 import type { Caller } from './auth/caller';
 import { webSocketOriginAllowed } from './cors';
@@ -51,6 +52,8 @@ export interface GraphQLWebSocketOptions {
   logger: Logger;
   /** Where request errors are logged and refused lookups counted, shared with HTTP. */
   errorLog: RequestErrorLog;
+  /** Where refused credentials are counted, shared with HTTP. */
+  authRefusals: AuthRefusalLog;
   /** In production, graphql-ws hides internal error messages in close reasons. */
   isProduction: boolean;
   /** MAX_QUERY_BYTES: longer query texts are refused before they are parsed. */
@@ -123,7 +126,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           caller = await options.authenticator.authenticate(credentialsOf(ctx.connectionParams, ctx.extra.request));
         } catch (error) {
           if (!(error instanceof UnauthenticatedError)) throw error;
-          logger.info({ reason: error.reason, remoteAddress: ctx.extra.request.socket.remoteAddress }, `WebSocket caller refused: ${error.message}`);
+          options.authRefusals.record(error, ctx.extra.request.socket.remoteAddress, 'websocket');
           return false;
         }
         // Closed while authenticating: onClose has run already, so nothing may be counted now.

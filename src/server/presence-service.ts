@@ -11,6 +11,7 @@ import { FairShare } from '../presence/fair-share';
 import { RequestPresence } from '../presence/presence-loaders';
 import type { PresenceWatch } from '../presence/presence-watch';
 import type { PresenceLookup } from '../presence/types';
+import { AuthRefusalLog } from './auth/auth-refusal-log';
 import { authenticateRequest } from './auth/authenticate-request';
 import { createAuthenticator } from './auth/authenticator-from-config';
 import { scopePredicate, type Caller } from './auth/caller';
@@ -71,6 +72,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   // Built once per process, shared by every request.
   const schema = await buildPresenceSchema();
   const errorLog = new RequestErrorLog(logger);
+  const authRefusals = new AuthRefusalLog(logger);
   const apollo = new ApolloServer<GraphQLContext>({
     // Executed by graphql-js. Not graphql-jit through the gateway interface (its one hook for another
     // executor): Apollo's gateway path keeps every request's objects alive until the next full GC,
@@ -140,6 +142,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     introspection: config.security.introspection,
     logger,
     errorLog,
+    authRefusals,
     isProduction: config.nodeEnv === 'production',
     maxQueryBytes: config.security.limits.maxQueryBytes,
     maxSubscriptionsPerConnection: config.security.limits.maxSubscriptionsPerConnection,
@@ -157,7 +160,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     cors: cors(config.web.corsOrigins),
     // Before authentication: the page and its assets are public; the operations it sends are not.
     page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : graphiqlOffPage(),
-    authenticate: authenticateRequest(authenticator, logger),
+    authenticate: authenticateRequest(authenticator, authRefusals),
     checks: [queryTextLimit(config.security.limits.maxQueryBytes), batchLimits],
     contextFor,
     maxBodyBytes: MAX_BODY_BYTES,
@@ -192,6 +195,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       await webSocket.dispose();
       await apollo.stop();
       errorLog.close();
+      authRefusals.close();
     },
   };
 }

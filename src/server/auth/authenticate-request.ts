@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { refusal, type HttpRefusal } from '../http-refusal';
-import type { Logger } from '../logger';
+import type { AuthRefusalLog } from './auth-refusal-log';
 import { bearerToken, UnauthenticatedError, type Authenticator } from './authenticator';
 import type { Caller } from './caller';
 
@@ -9,7 +9,7 @@ import type { Caller } from './caller';
  * caller without valid credentials costs a header check and gets HTTP 401 with a GraphQL-shaped
  * body (`extensions.code` UNAUTHENTICATED). Anything but an `UnauthenticatedError` is thrown on.
  */
-export function authenticateRequest(authenticator: Authenticator, logger: Logger): (req: IncomingMessage) => Promise<Caller | HttpRefusal> {
+export function authenticateRequest(authenticator: Authenticator, refusals: AuthRefusalLog): (req: IncomingMessage) => Promise<Caller | HttpRefusal> {
   return async (req) => {
     try {
       const apiKey = req.headers['x-api-key'];
@@ -20,7 +20,7 @@ export function authenticateRequest(authenticator: Authenticator, logger: Logger
       });
     } catch (error) {
       if (!(error instanceof UnauthenticatedError)) throw error;
-      logger.info({ reason: error.reason, remoteAddress: req.socket.remoteAddress }, `caller refused: ${error.message}`);
+      refusals.record(error, req.socket.remoteAddress, 'http');
       return refusal(401, error.message, error.code, { 'www-authenticate': 'Bearer realm="presence-graph"' });
     }
   };

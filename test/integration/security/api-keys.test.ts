@@ -45,6 +45,14 @@ describe('API key authentication', () => {
     expect(graph.local!.emulator.calls).toEqual([]);
   });
 
+  it('logs a flood of refused requests as one line, not one per request: anyone can be refused', async () => {
+    const refusedLines = () => graph.logs.filter((line) => line.includes('"reason":"unknown key"')).length;
+    const before = refusedLines();
+    const responses = await Promise.all(Array.from({ length: 50 }, () => postJson(graph.url, { query }, bearer(`${opsKey.key}y`))));
+    expect(responses.every((response) => response.status === 401)).toBe(true);
+    expect(refusedLines() - before).toBeLessThanOrEqual(1);
+  });
+
   it('answers a known key sent as a bearer token or as x-api-key', async () => {
     const asBearer = await postGraphQL(graph.url, query, undefined, bearer(dashboardKey.key));
     const asHeader = await postGraphQL(graph.url, query, undefined, { 'x-api-key': opsKey.key });
