@@ -2,6 +2,7 @@ import {
   getArgumentValues,
   getOperationAST,
   getVariableValues,
+  isUnionType,
   Kind,
   type DocumentNode,
   type FieldNode,
@@ -38,6 +39,11 @@ export interface RequestedCost {
    * fields (and, for a malformed ID, 30 errors).
    */
   cost: number;
+  /**
+   * The `__typename` of the first `_entities` representation no entity type of this schema answers
+   * to (federation's resolver would throw a bare Error for it, an internal error); undefined if none.
+   */
+  unresolvableEntity?: unknown;
 }
 
 /**
@@ -80,10 +86,19 @@ export function measureRequestedDevices(
   variables: Record<string, unknown> | undefined,
 ): RequestedCost {
   const measured: RequestedCost = { entries: 0, cost: 0 };
-  visitRequestedDevices(schema, document, operationName, variables, (_clientId, _instanceId, fields) => {
-    measured.entries++;
-    measured.cost += fields;
-  });
+  visitRequestedDevices(
+    schema,
+    document,
+    operationName,
+    variables,
+    (_clientId, _instanceId, fields) => {
+      measured.entries++;
+      measured.cost += fields;
+    },
+    (typename) => {
+      if (!('unresolvableEntity' in measured)) measured.unresolvableEntity = typename;
+    },
+  );
   return measured;
 }
 
@@ -97,6 +112,7 @@ function visitRequestedDevices(
   operationName: string | null | undefined,
   variables: Record<string, unknown> | undefined,
   visit: (clientId: unknown, instanceId: unknown, fields: number) => void,
+  unresolvable: (typename: unknown) => void = () => undefined,
 ): void {
   const operation = getOperationAST(document, operationName);
   const rootType = operation ? schema.getRootType(operation.operation) : undefined;
@@ -129,6 +145,7 @@ function visitRequestedDevices(
         for (const representation of asArray(args.representations)) {
           const ref = representation as Record<string, unknown> | null;
           if (ref?.__typename === 'Device') visit(ref.clientId, ref.instanceId, fields);
+          else if (!isEntityType(schema, ref?.__typename)) unresolvable(ref?.__typename);
         }
         break;
     }
@@ -211,6 +228,12 @@ function* rootFields(
       }
     }
   }
+}
+
+/** A member of federation's `_Entity` union: a type `_entities` can resolve. */
+function isEntityType(schema: GraphQLSchema, typename: unknown): boolean {
+  const entity = schema.getType('_Entity');
+  return typeof typename === 'string' && isUnionType(entity) && entity.getTypes().some((type) => type.name === typename);
 }
 
 function asArray(value: unknown): unknown[] {

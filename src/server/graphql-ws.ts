@@ -178,7 +178,14 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         const errors = validate(schema, document, rules);
         if (errors.length > 0) return errors.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED));
         const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [new GraphQLError('The document must name the operation to run (operationName)')];
+        if (!operation) {
+          // Apollo's code over HTTP for the same mistake; without one it was masked as an internal error.
+          return [
+            new GraphQLError('The document must name the operation to run (operationName)', {
+              extensions: { code: ApolloServerErrorCode.OPERATION_RESOLUTION_FAILURE },
+            }),
+          ];
+        }
         // Subscriptions check their own IDs when they start; queries are counted as over HTTP.
         if (operation.operation !== 'subscription') {
           try {

@@ -42,7 +42,14 @@ export function assertWithinRequestLimits(
   variables: Record<string, unknown> | null | undefined,
   options: RequestLimits,
 ): void {
-  const { entries, cost } = measureRequestedDevices(schema, document, operationName, variables ?? undefined);
+  const measured = measureRequestedDevices(schema, document, operationName, variables ?? undefined);
+  const { entries, cost } = measured;
+  if ('unresolvableEntity' in measured) {
+    throw new GraphQLError(
+      `_entities was asked for a representation of type ${JSON.stringify(measured.unresolvableEntity) ?? 'undefined'}; this subgraph resolves only its entity types (Device)`,
+      { extensions: { code: PresenceErrorCode.BadUserInput, http: { status: 400 } } },
+    );
+  }
   // No more entries than the cap: no more distinct devices either, so the usual request builds no set.
   if (entries > options.maxIdsPerRequest) {
     const requested = tallyRequestedDevices(schema, document, operationName, variables ?? undefined, options.defaultInstanceId).keys.size;

@@ -103,6 +103,18 @@ describe('query shapes on the local instance', () => {
     expect(batchCalls().flatMap((call) => call.clientIds)).toEqual([online(1)]);
   });
 
+  it('refuses a federation representation of a type this subgraph has no entity of with 400 BAD_USER_INPUT, not an internal error', async () => {
+    const query = 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }';
+    for (const representation of [{ __typename: 'Nope', clientId: online(1) }, { clientId: online(1) }]) {
+      const response = await postGraphQL(graph.url, query, { r: [{ __typename: 'Device', clientId: online(1) }, representation] });
+      expect(response.status).toBe(400);
+      expect(response.errors).toEqual([
+        expect.objectContaining({ message: expect.stringMatching(/^_entities was asked for a representation of type ("Nope"|undefined); this subgraph resolves only/), extensions: { code: 'BAD_USER_INPUT' } }),
+      ]);
+    }
+    expect(graph.local!.emulator.calls).toHaveLength(0);
+  });
+
   it('answers the README example operation for the demo-style fleet', async () => {
     const response = await postGraphQL(graph.url, FleetDashboardDocument);
     // No GID_demo devices are connected in this test: every status is false, none is an error.

@@ -111,6 +111,13 @@ describe('presenceChanged on the local instance', () => {
     expect(refused).toEqual({ errors: [expect.objectContaining({ message: expect.stringContaining('MAX_IDS_PER_REQUEST'), extensions: { code: 'BAD_USER_INPUT' } })] });
   });
 
+  it('answers a document of two operations without an operationName with OPERATION_RESOLUTION_FAILURE, as over HTTP, not an internal error', async () => {
+    const refused = await subscribe(client, 'query A { __typename } query B { __typename }').ended();
+    expect(refused).toEqual({
+      errors: [{ message: 'The document must name the operation to run (operationName)', extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }],
+    });
+  });
+
   it('logs an upstream failure of an operation over the socket for the operator, as over HTTP', async () => {
     const query = 'query Foreign { devices(clientIds: ["GID_live@@@q-1"], instanceId: "mqtt-not-ours") { online } }';
     const answer = await subscribe<{ devices: Array<{ online: boolean | null }> }, Record<string, unknown>>(client, query, {}).next('the answer');
