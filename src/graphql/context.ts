@@ -9,6 +9,12 @@ export interface GraphQLContext {
   caller: Caller;
   /** The request's own loaders: every presence lookup of the request goes through them. */
   presence: RequestPresence;
+  /**
+   * Device fields the request's operations were let through with so far (MAX_QUERY_COST): the
+   * operations of a batch share the limit. Counted before the batch runs where the texts are in it
+   * (operation-batches.ts); a persisted query sent by its hash alone is only known here.
+   */
+  requestCost?: { fields: number };
   /** The instance used when a query names none (MQTT_INSTANCE_ID; the local instance by default). */
   defaultInstanceId?: string;
   /** Present on operations over WebSocket (graphql-ws): what `presenceChanged` needs. */

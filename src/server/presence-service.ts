@@ -125,6 +125,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
         allowance: fairShare?.allowanceFor(caller.name),
       }),
       defaultInstanceId: config.defaultInstanceId,
+      requestCost: { fields: 0 },
       subscriptions: { watch: options.watch, maxIdsPerSubscription: config.presence.maxIdsPerRequest, inScope: scope },
     };
   };

@@ -17,8 +17,12 @@ import { measureRequestedDevices, tallyRequestedDevices } from '../graphql/reque
 export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<GraphQLContext> {
   // One listener for every request: it keeps no per-request state.
   const listener: GraphQLRequestListener<GraphQLContext> = {
-    async didResolveOperation({ schema, document, operationName, request }) {
-      assertWithinRequestLimits(schema, document, operationName, request.variables, options);
+    async didResolveOperation({ schema, document, operationName, request, contextValue }) {
+      const cost = assertWithinRequestLimits(schema, document, operationName, request.variables, options);
+      const spent = contextValue.requestCost;
+      if (spent === undefined) return;
+      spent.fields += cost;
+      if (spent.fields > options.maxCost) throw overCostError(spent.fields, options.maxCost, 'The operations of this request together');
     },
   };
   return {
@@ -34,14 +38,14 @@ export interface RequestLimits {
   defaultInstanceId?: string;
 }
 
-/** The checks above, for any transport (operations over WebSocket too): throws the refusal. */
+/** The checks above, for any transport (operations over WebSocket too): throws the refusal, or answers the operation's cost. */
 export function assertWithinRequestLimits(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Record<string, unknown> | null | undefined,
   options: RequestLimits,
-): void {
+): number {
   const measured = measureRequestedDevices(schema, document, operationName, variables ?? undefined);
   const { entries, cost } = measured;
   if ('unresolvableEntity' in measured) {
@@ -56,6 +60,7 @@ export function assertWithinRequestLimits(
     if (requested > options.maxIdsPerRequest) throw tooManyDevicesError(requested, options.maxIdsPerRequest);
   }
   if (cost > options.maxCost) throw overCostError(cost, options.maxCost);
+  return cost;
 }
 
 /** The refusal of a request over MAX_QUERY_COST: the whole request, HTTP 400, nothing runs. */

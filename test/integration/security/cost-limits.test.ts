@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { bearer, opsKey, postJson, startApiKeyGraph } from '../../support/secured-graph';
 import type { TestGraph } from '../../support/test-graph';
 
@@ -119,6 +120,21 @@ describe('cost limits', () => {
     expect(response.status).toBe(400);
     expect(response.body.errors[0]).toMatchObject({ message: expect.stringMatching(/asks for 110 distinct Client IDs; at most 100/), extensions: { code: 'BAD_USER_INPUT' } });
     expect(graph.local!.emulator.calls).toEqual([]);
+  });
+
+  it('counts persisted queries sent by their hash alone against the batch\'s cost as they resolve: the batch never costs more than the limit and one operation', async () => {
+    const query = 'query Q($ids: [ID!]!) { devices(clientIds: $ids) { clientId groupId deviceId online presence { online } } }';
+    const extensions = { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } };
+    const variables = { ids: Array.from({ length: 50 }, (_, i) => id(i)) };
+    expect((await postJson(graph.url, { query, variables, extensions }, asOps)).status).toBe(200);
+
+    const response = await postJson(graph.url, Array.from({ length: 10 }, () => ({ variables, extensions })), asOps);
+    const answers = response.body as unknown as Array<{ data?: unknown; errors?: Array<{ message: string; extensions: { code: string } }> }>;
+    const refused = answers.filter((answer) => answer.errors?.[0]?.message.match(/^The operations of this request together would return \d+ device fields/));
+    // 300 fields each: six operations fit in 2,000, the other four are refused.
+    expect(answers.filter((answer) => answer.data !== undefined && answer.errors === undefined)).toHaveLength(6);
+    expect(refused).toHaveLength(4);
+    expect(refused.every((answer) => answer.errors![0].extensions.code === 'BAD_USER_INPUT')).toBe(true);
   });
 
   it('refuses a JSON array of 11 operations whatever they ask', async () => {
