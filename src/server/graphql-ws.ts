@@ -19,6 +19,7 @@ import { WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
 import type { AuthRefusalLog } from './auth/auth-refusal-log';
+import { ConnectionOperations } from './connection-operations';
 import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials } from './auth/authenticator';
 import type { Caller } from './auth/caller';
 import { webSocketOriginAllowed } from './cors';
@@ -75,6 +76,7 @@ type ConnectionExtra = {
   /** Set once the connection is counted against its caller's MAX_CONNECTIONS_PER_CALLER. */
   counted?: boolean;
   expiryTimer?: NodeJS.Timeout;
+  operations?: ConnectionOperations;
 };
 
 export interface GraphQLWebSocket {
@@ -155,13 +157,14 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           else connectionsPerCaller.delete(extra.caller.name);
         }
       },
-      onSubscribe(ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] {
+      onSubscribe(ctx, id, payload): ExecutionArgs | readonly GraphQLError[] {
         const caller = callerOf(ctx.extra);
         if (caller.expiresAtMs !== undefined && Date.now() >= caller.expiresAtMs) {
           return [new GraphQLError('The credentials of this connection have expired; reconnect with fresh ones', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
         // This operation is already among ctx.subscriptions (graphql-ws adds it before onSubscribe).
-        if (Object.keys(ctx.subscriptions).length > options.maxSubscriptionsPerConnection) {
+        const operations = (ctx.extra.operations ??= new ConnectionOperations());
+        if (operations.count(ctx.subscriptions) > options.maxSubscriptionsPerConnection) {
           const message = `This connection already runs ${options.maxSubscriptionsPerConnection} operations, the most allowed (MAX_SUBSCRIPTIONS_PER_CONNECTION); complete one first`;
           return [new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })];
         }
@@ -195,7 +198,12 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
             throw error;
           }
         }
+        operations.started(id, payload, operation.operation === 'subscription' ? 'stream' : 'execution');
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+      },
+      // Called once an accepted operation's execution or stream has ended, even one the client completed.
+      onComplete(ctx, id, payload) {
+        ctx.extra.operations?.ended(id, payload);
       },
       context: (ctx) => options.contextFor(callerOf(ctx.extra)),
       subscribe: subscribeWithContextPerEvent<GraphQLContext>((operationContext) => options.contextFor(operationContext.caller)),

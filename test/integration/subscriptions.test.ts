@@ -206,6 +206,22 @@ describe('WebSocket caps per connection and per caller', () => {
     }
   });
 
+  it('counts a query the client completed while it still runs: completing each at once does not lift the limit', async () => {
+    const client = graphqlWsClient(graph.url, bearer(dashboardKey.key));
+    graph.local!.emulator.setFaults({ latencyMs: 3000 });
+    try {
+      const slow = 'query($id: ID!) { device(clientId: $id) { online(exact: true) } }';
+      const started = ['GID_fleet-eu@@@slow-1', 'GID_fleet-eu@@@slow-2'].map((id) => subscribe(client, slow, { id }));
+      await waitFor('both queries to reach the upstream', () => graph.upstreamCalls(SessionAction.Exact).length >= 2, 5000);
+      for (const query of started) query.unsubscribe();
+      const third = await subscribe(client, slow, { id: 'GID_fleet-eu@@@slow-3' }).ended();
+      expect(third).toEqual({ errors: [expect.objectContaining({ message: expect.stringContaining('MAX_SUBSCRIPTIONS_PER_CONNECTION'), extensions: { code: 'BAD_USER_INPUT' } })] });
+    } finally {
+      graph.local!.emulator.setFaults({ latencyMs: 0 });
+      await client.dispose();
+    }
+  });
+
   it('refuses a query text longer than MAX_QUERY_BYTES over the socket with BAD_REQUEST, before parsing it', async () => {
     const client = graphqlWsClient(graph.url, bearer(dashboardKey.key));
     try {
