@@ -114,7 +114,15 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
       logger.info({ origin: request.headers.origin }, 'WebSocket refused: origin is neither this service nor in CORS_ORIGINS');
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
-    wsServer.handleUpgrade(request, socket, head, (webSocket) => wsServer.emit('connection', webSocket, request));
+    wsServer.handleUpgrade(request, socket, head, (webSocket) => {
+      wsServer.emit('connection', webSocket, request);
+      // graphql-ws's 'connection' listener (just run) answers a socket error with console.error and a
+      // stack: a client sending a malformed frame (invalid UTF-8, over maxPayload), authenticated or
+      // not, wrote unstructured lines to stderr at will. ws itself closes such a socket (1007, 1009…);
+      // a debug line is all it is worth.
+      webSocket.removeAllListeners('error');
+      webSocket.on('error', (error: Error & { code?: string }) => logger.debug({ code: error.code, message: error.message }, 'WebSocket closed on a socket error'));
+    });
   };
   httpServer.on('upgrade', onUpgrade);
 

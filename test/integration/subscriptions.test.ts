@@ -143,6 +143,27 @@ describe('presenceChanged on the local instance', () => {
     socket.terminate();
     expect(status).toBe(403);
   });
+
+  it('closes a socket that sends a malformed frame with the protocol\'s code, writing nothing to stderr', async () => {
+    const { default: WebSocket } = await import('ws');
+    const consoleError = jest.spyOn(console, 'error');
+    try {
+      const closeCodes: number[] = [];
+      for (const frame of [Buffer.from([0xff, 0xfe]), Buffer.alloc(70 * 1024, 0x61)]) {
+        const socket = new WebSocket(graph.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+        await new Promise((resolve) => socket.once('open', resolve));
+        const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+        socket.on('error', () => undefined);
+        socket.send(frame, { binary: false });
+        closeCodes.push(await closed);
+      }
+      // Invalid UTF-8 in a text frame; a frame over the 64 KiB maxPayload.
+      expect(closeCodes).toEqual([1007, 1009]);
+      expect(consoleError).not.toHaveBeenCalled();
+    } finally {
+      consoleError.mockRestore();
+    }
+  });
 });
 
 /** Auth and scopes apply when the subscription starts, from the connection params. */
