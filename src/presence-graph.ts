@@ -34,10 +34,12 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
   try {
     let local: LocalInstance | undefined;
     let api: SessionApi;
+    let upstreamEndpoint: string;
     if (config.source === 'local') {
       local = await startLocalInstance(config.local, logger);
       cleanups.push(() => local!.stop());
       // The ordinary upstream client, pointed at the emulator: the production code path runs every day.
+      upstreamEndpoint = local.endpoint;
       api = createAlibabaSessionApi({
         endpoint: local.endpoint,
         connectTimeoutMs: config.upstream.connectTimeoutMs,
@@ -46,7 +48,9 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
       });
     } else {
       await assertCredentialsAvailable(config.upstream.credential);
-      api = createAlibabaSessionApi(config.upstream);
+      const alibaba = createAlibabaSessionApi(config.upstream);
+      upstreamEndpoint = alibaba.endpoint;
+      api = alibaba;
     }
 
     const metrics = new PresenceMetrics();
@@ -73,6 +77,8 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         url,
         source: config.source,
         defaultInstanceId: config.defaultInstanceId,
+        // Where upstream calls go: error messages, which callers see, leave it out (upstream-errors.ts).
+        upstreamEndpoint,
         ...(local && { mqttUrl: local.mqttUrl, openApiEndpoint: local.endpoint, demoDevices: local.demoDevices }),
       },
       `Presence Graph ready at ${url}`,

@@ -25,7 +25,7 @@ export async function batchQuerySessionByClientIds(
   // OpenApiUtil.query flattens the list the way the SDK does: ClientIdList.1=a&ClientIdList.2=b.
   const query = OpenApiUtil.query({ InstanceId: instanceId, ClientIdList: [...clientIds] });
   const body = await client.call(SessionAction.Batch, PARAMS, query);
-  return parseBatchAnswer(body, clientIds, { action: SessionAction.Batch, endpoint: client.endpoint });
+  return parseBatchAnswer(body, clientIds, { action: SessionAction.Batch });
 }
 
 /**

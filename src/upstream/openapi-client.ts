@@ -33,7 +33,7 @@ export interface OpenApiClientOptions {
 
 /** What the action modules need: a signed call that either answers a JSON object or throws a typed error. */
 export interface OnsMqttClient {
-  /** The endpoint as a URL, for messages; never holds credentials. */
+  /** The endpoint as a URL, for the operator's start log; never holds credentials. */
   readonly endpoint: string;
   call(action: SessionAction, params: Params, query: Record<string, string>): Promise<Record<string, unknown>>;
 }
@@ -90,7 +90,7 @@ export function createOpenApiClient(options: OpenApiClientOptions): OnsMqttClien
   return {
     endpoint,
     async call(action, params, query) {
-      const context: UpstreamCallContext = { action, endpoint };
+      const context: UpstreamCallContext = { action };
       try {
         const answer = await sdk.callApi(params, new OpenApiRequest({ query }), runtime);
         // bodyType 'json' makes the SDK answer { body: <object>, headers, statusCode }.

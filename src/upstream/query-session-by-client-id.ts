@@ -16,7 +16,7 @@ const PARAMS = onsMqttParams(SessionAction.Exact);
 export async function querySessionByClientId(client: OnsMqttClient, instanceId: string, clientId: string): Promise<ExactSessionAnswer> {
   const query = OpenApiUtil.query({ InstanceId: instanceId, ClientId: clientId });
   const body = await client.call(SessionAction.Exact, PARAMS, query);
-  return parseExactAnswer(body, { action: SessionAction.Exact, endpoint: client.endpoint });
+  return parseExactAnswer(body, { action: SessionAction.Exact });
 }
 
 export function parseExactAnswer(body: Record<string, unknown>, context: UpstreamCallContext): ExactSessionAnswer {

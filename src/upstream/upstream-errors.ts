@@ -24,11 +24,12 @@ import { SessionAction } from '../presence/session-api';
  * So messages are built here from the code, the HTTP status and the RequestId only.
  */
 
-/** Where the failing call went; both values are ours, never upstream text. */
+/**
+ * Which call failed; ours, never upstream text. Not the endpoint: these messages reach callers, and
+ * a private endpoint's host name is the operator's business (it is in the start log).
+ */
 export interface UpstreamCallContext {
   action: SessionAction;
-  /** The endpoint as configured, e.g. `https://onsmqtt.cn-hangzhou.aliyuncs.com`. */
-  endpoint: string;
 }
 
 /**
@@ -71,7 +72,7 @@ const EXACT_CODES: Readonly<Record<string, CodeRule>> = {
   // The SDK draws a fresh nonce per call, so a reused nonce is a one-off collision: another call succeeds.
   SignatureNonceUsed: { kind: 'unavailable', hint: 'a signature nonce was reused; a new call uses a new nonce' },
   CheckAccountInfoFailed: { kind: 'auth', hint: 'the STS token failed the account check; check ALIBABA_CLOUD_SECURITY_TOKEN belongs to the AccessKey and has not expired' },
-  InstancePermissionCheckFailed: { kind: 'auth', hint: 'the instance is not owned by or not authorised for this account; check MQTT_INSTANCE_ID and that the region / ONSMQTT_ENDPOINT is the instance\'s' },
+  InstancePermissionCheckFailed: { kind: 'auth', hint: 'the instance is not owned by or not authorised for this account; check the instance ID (the query\'s instanceId, or MQTT_INSTANCE_ID) and that the region / ONSMQTT_ENDPOINT is the instance\'s' },
   PermissionCheckFailed: { kind: 'auth', hint: RAM_HINT },
   NoPermission: { kind: 'auth', hint: RAM_HINT },
   SignatureDoesNotMatch: { kind: 'auth', hint: SECRET_HINT },
@@ -113,7 +114,7 @@ export function toUpstreamError(error: unknown, context: UpstreamCallContext): P
   if (e.name === 'RequestTimeoutError' || e.code === 'ETIMEDOUT') {
     return new UpstreamUnavailableError(
       // httpx also applies the connect timeout as the socket's idle timeout, so either setting may have ended it.
-      `${context.action} to ${context.endpoint} timed out without an answer; check the network path to the endpoint and UPSTREAM_CONNECT_TIMEOUT_MS / UPSTREAM_READ_TIMEOUT_MS`,
+      `${context.action} timed out without an answer; check the network path to the endpoint and UPSTREAM_CONNECT_TIMEOUT_MS / UPSTREAM_READ_TIMEOUT_MS`,
       { code: NO_ANSWER_CODES.timeout },
     );
   }
@@ -123,13 +124,13 @@ export function toUpstreamError(error: unknown, context: UpstreamCallContext): P
   if (typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(e.code)) {
     // Only the system code is shown: it is a fixed token, unlike the message, which ends with the URL.
     return new UpstreamUnavailableError(
-      `${context.action} to ${context.endpoint} failed before any answer (${e.code}); check that the endpoint is reachable from this host`,
+      `${context.action} failed before any answer (${e.code}); check that the endpoint is reachable from this host`,
       { code: NO_ANSWER_CODES.network },
     );
   }
   if (e.name === 'SyntaxError' || e.message === 'The value is not a object') return malformedAnswer(context);
   return new UpstreamUnavailableError(
-    `${context.action} to ${context.endpoint} failed unexpectedly (${safeName(e.name)})`,
+    `${context.action} failed unexpectedly (${safeName(e.name)})`,
     { code: NO_ANSWER_CODES.unexpected },
   );
 }
@@ -137,7 +138,7 @@ export function toUpstreamError(error: unknown, context: UpstreamCallContext): P
 /** An answer whose body does not have the documented shape: the upstream (or a proxy) misbehaved. */
 export function malformedAnswer(context: UpstreamCallContext, requestId?: string): UpstreamUnavailableError {
   return new UpstreamUnavailableError(
-    `${context.action} to ${context.endpoint} got an answer that is not the documented JSON${requestIdNote(requestId)}; check that ONSMQTT_ENDPOINT points at the onsmqtt OpenAPI and not at a proxy or another service`,
+    `${context.action} got an answer that is not the documented JSON${requestIdNote(requestId)}; check that ONSMQTT_ENDPOINT points at the onsmqtt OpenAPI and not at a proxy or another service`,
     { code: NO_ANSWER_CODES.malformed, requestId },
   );
 }
