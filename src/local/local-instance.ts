@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalInstanceConfig } from '../config';
 import { startSimulatedDevices } from './device-simulator';
 import { LiveSessions } from './live-sessions';
@@ -53,6 +54,9 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
     stops.push(() => emulator.close());
     const devices = await startSimulatedDevices({ url: broker.url, count: config.demoDevices });
     stops.push(() => devices.stop());
+    // The batch action answers as of batchLagMs ago, like the cloud's cache: right after they connect,
+    // the demo devices would read offline there. Started once they read online, as "online at start" says.
+    if (devices.clientIds.length > 0 && batchLagMs > 0) await sleep(batchLagMs);
 
     logger.info(
       { endpoint: emulator.endpoint, mqttUrl: broker.url, instanceId, accessKeyId, demoDevices: devices.clientIds.length },

@@ -27,6 +27,17 @@ describe('local instance', () => {
     expect(local.mqttUrl).toBe(`mqtt://127.0.0.1:${local.broker.port}`);
   });
 
+  it('starts once its demo devices read online in the lagging batch answer, not only in the exact one', async () => {
+    const lagging = await startLocalInstance({ ...config, batchLagMs: 400 });
+    try {
+      const sdk = sdkClient(lagging.endpoint, lagging);
+      const body = await callAction(sdk, SessionAction.Batch, { InstanceId: lagging.instanceId, ClientIdList: [...lagging.demoDevices] });
+      expect(body.OnlineStatusList.map((s: { OnlineStatus: boolean }) => s.OnlineStatus)).toEqual([true, true]);
+    } finally {
+      await lagging.stop();
+    }
+  });
+
   it('shows a real MQTT client connecting to mqttUrl as online, exactly and in batches', async () => {
     const clientId = 'GID_visitor@@@phone-1';
     const client = await connectAsync(local.mqttUrl, { clientId, reconnectPeriod: 0 }, false);
