@@ -29,6 +29,11 @@ async function main(): Promise<void> {
   }
   const local = loadLocalInstanceConfig();
   const url = values.url ?? `mqtt://${hostPort(local.host, local.mqttPort)}`;
+  if (values.url === undefined) {
+    // The embedded broker takes a free port when LOCAL_MQTT_PORT is taken (by another broker, whose
+    // devices the service never sees): say where these go, and how to aim them.
+    process.stderr.write(`no --url: connecting to ${url} (LOCAL_MQTT_PORT); if the service's start log shows another mqttUrl, pass --url <mqttUrl>\n`);
+  }
   const devices = await startSimulatedDevices({
     url,
     count: wholeNumber('--count', values.count!),
