@@ -9,6 +9,8 @@ import { PresenceError, PresenceErrorCode, RateLimitedError, UpstreamThrottledEr
  *
  * Errors the service did not expect are masked: their text could carry internals.
  */
+const INTROSPECTION_OFF = 'Introspection is off on this server (the operator turns it on with INTROSPECTION=true; it is off by default with NODE_ENV=production)';
+
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   if (original instanceof PresenceError) {
@@ -24,6 +26,8 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   }
   // Apollo's own codes (GRAPHQL_VALIDATION_FAILED, BAD_USER_INPUT, …): keep them, drop stack traces.
   const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+  // Apollo's text tells the caller to "pass introspection: true to ApolloServer": say what this service's operator sets.
+  if (extensions.validationErrorCode === 'INTROSPECTION_DISABLED') return { ...formatted, message: INTROSPECTION_OFF, extensions };
   return { ...formatted, extensions };
 }
 

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     prefix: values.prefix,
     flapMs: values['flap-ms'] === undefined ? undefined : wholeNumber('--flap-ms', values['flap-ms']),
   });
-  process.stdout.write(`${devices.clientIds.length} devices connected to ${url}${values['flap-ms'] ? `, flapping every ${values['flap-ms']} ms` : ''}:\n`);
+  process.stdout.write(`${devices.clientIds.length} device${devices.clientIds.length === 1 ? '' : 's'} connected to ${url}${values['flap-ms'] ? `, flapping every ${values['flap-ms']} ms` : ''}:\n`);
   process.stdout.write(`${devices.clientIds.map((id) => `  ${id}`).join('\n')}\nCtrl-C disconnects them.\n`);
 
   const stop = (): void => {

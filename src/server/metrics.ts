@@ -12,7 +12,7 @@ export class PresenceMetrics implements PresenceObserver {
 
   private readonly upstreamRequests = new Counter({
     name: 'presence_upstream_requests_total',
-    help: 'Upstream OpenAPI HTTP calls, by action and outcome (ok, the upstream error code, or network).',
+    help: 'Upstream OpenAPI HTTP calls, by action and outcome (ok, the upstream error code, or network, timeout, MalformedResponse when no readable answer came).',
     labelNames: ['action', 'outcome'] as const,
     registers: [this.registry],
   });
