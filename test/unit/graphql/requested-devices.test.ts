@@ -111,42 +111,33 @@ describe('tallyRequestedDevices: device entries', () => {
   it('counts nothing for variables that do not coerce: the operation is refused before anything runs', () => {
     expect(entries('query Q($ids: [ID!]! = ["GID_x@@@1"], $n: Int!) { devices(clientIds: $ids) { online } }', { n: 'many' })).toBe(0);
   });
-});
 
-describe('tallyRequestedDevices: cost (device entries times the fields selected on each)', () => {
-  let schema: GraphQLSchema;
-  beforeAll(async () => {
-    schema = await buildPresenceSchema();
-  });
-  const cost = (query: string, variables?: Record<string, unknown>) => {
-    const document = parse(query);
-    const measured = measureRequestedDevices(schema, document, undefined, variables);
-    expect(measured.cost).toBe(tallyRequestedDevices(schema, document, undefined, variables, undefined).cost);
-    return measured.cost;
-  };
+  describe('cost: device entries times the fields selected on each', () => {
+    const cost = (query: string, variables?: Record<string, unknown>) => measure(query, variables).cost;
 
-  it('counts every field selected on a device, nested fields and aliases included', () => {
-    expect(cost('{ device(clientId: "GID_x@@@1") { online } }')).toBe(1);
-    expect(cost('{ device(clientId: "GID_x@@@1") { clientId a: online b: online presence { online checkedAt } } }')).toBe(6);
-    expect(cost('{ devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { clientId online } }')).toBe(4);
-  });
+    it('counts every field selected on a device, nested fields and aliases included', () => {
+      expect(cost('{ device(clientId: "GID_x@@@1") { online } }')).toBe(1);
+      expect(cost('{ device(clientId: "GID_x@@@1") { clientId a: online b: online presence { online checkedAt } } }')).toBe(6);
+      expect(cost('{ devices(clientIds: ["GID_x@@@1", "GID_x@@@2"]) { clientId online } }')).toBe(4);
+    });
 
-  it('multiplies the fields of a fragment by every device it applies to: 30 aliases on 500 entries are 15,000', () => {
-    const aliases = Array.from({ length: 30 }, (_, i) => `g${i}: groupId`).join(' ');
-    const ids = Array.from({ length: 500 }, () => 'GID_x@@@1');
-    expect(cost(`query Q($ids: [ID!]!) { devices(clientIds: $ids) { ...F } } fragment F on Device { ${aliases} }`, { ids })).toBe(15_000);
-  });
+    it('multiplies the fields of a fragment by every device it applies to: 30 aliases on 500 entries are 15,000', () => {
+      const aliases = Array.from({ length: 30 }, (_, i) => `g${i}: groupId`).join(' ');
+      const ids = Array.from({ length: 500 }, () => 'GID_x@@@1');
+      expect(cost(`query Q($ids: [ID!]!) { devices(clientIds: $ids) { ...F } } fragment F on Device { ${aliases} }`, { ids })).toBe(15_000);
+    });
 
-  it('counts a fragment spread twice in one selection set once, as execution does, and walks nested spreads in linear time', () => {
-    const levels = 40;
-    const fragments = Array.from({ length: levels }, (_, i) =>
-      i === levels - 1 ? `fragment F${i} on Device { online }` : `fragment F${i} on Device { ...F${i + 1} ...F${i + 1} clientId }`,
-    ).join(' ');
-    expect(cost(`{ device(clientId: "GID_x@@@1") { ...F0 ...F0 } } ${fragments}`)).toBe(levels);
-  });
+    it('counts a fragment spread twice in one selection set once, as execution does, and walks nested spreads in linear time', () => {
+      const levels = 40;
+      const fragments = Array.from({ length: levels }, (_, i) =>
+        i === levels - 1 ? `fragment F${i} on Device { online }` : `fragment F${i} on Device { ...F${i + 1} ...F${i + 1} clientId }`,
+      ).join(' ');
+      expect(cost(`{ device(clientId: "GID_x@@@1") { ...F0 ...F0 } } ${fragments}`)).toBe(levels);
+    });
 
-  it('counts the fields of _entities representations through their inline fragment', () => {
-    const representations = Array.from({ length: 4 }, () => ({ __typename: 'Device', clientId: 'GID_x@@@1' }));
-    expect(cost('query E($r: [_Any!]!) { _entities(representations: $r) { ... on Device { clientId online } } }', { r: representations })).toBe(8);
+    it('counts the fields of _entities representations through their inline fragment', () => {
+      const representations = Array.from({ length: 4 }, () => ({ __typename: 'Device', clientId: 'GID_x@@@1' }));
+      expect(cost('query E($r: [_Any!]!) { _entities(representations: $r) { ... on Device { clientId online } } }', { r: representations })).toBe(8);
+    });
   });
 });
