@@ -29,7 +29,9 @@ export function httpCachePlugin(options: { cacheTtlMs: number }): ApolloServerPl
             !response.body.singleResult.errors &&
             document !== undefined &&
             !asksForExactAnswers(document);
-          const maxAgeSeconds = cacheable ? browserMaxAgeSeconds(options.cacheTtlMs, contextValue.presence.answerFreshness(), Date.now()) : 0;
+          // No request presence (no context was built): nothing says how fresh the answer is.
+          const freshness = cacheable ? contextValue?.presence?.answerFreshness() : undefined;
+          const maxAgeSeconds = freshness ? browserMaxAgeSeconds(options.cacheTtlMs, freshness, Date.now()) : 0;
           if (maxAgeSeconds < 1) {
             response.http.headers.set('cache-control', 'no-store');
             return;
