@@ -167,7 +167,8 @@ function variableValues(
 ): Record<string, unknown> | undefined {
   const given = variables ?? {};
   const definitions = operation.variableDefinitions ?? [];
-  if (!definitions.some((definition) => definition.defaultValue && !(definition.variable.name.value in given))) return given;
+  // Own properties only, as graphql-js reads them: `in` would find `$toString` on Object.prototype.
+  if (!definitions.some((definition) => definition.defaultValue && !Object.hasOwn(given, definition.variable.name.value))) return given;
   const coerced = getVariableValues(schema, definitions, given, { maxErrors: 1 });
   return coerced.coerced;
 }

@@ -106,6 +106,10 @@ describe('tallyRequestedDevices: device entries', () => {
     expect(entries(`query Q($ids: [ID!]! = [${ids}]) { devices(clientIds: $ids) { online } }`)).toBe(600);
     expect(entries(`query Q($ids: [ID!]! = [${ids}]) { devices(clientIds: $ids) { online } }`, { ids: ['GID_x@@@1'] })).toBe(1);
     expect(entries('query Q($id: ID! = "GID_x@@@1", $in: String = "inst") { device(clientId: $id, instanceId: $in) { online } }')).toBe(1);
+    // Named like properties every object inherits: still left out, still defaulted, as graphql-js sees them.
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(entries(`query Q($${name}: [ID!]! = [${ids}]) { devices(clientIds: $${name}) { online } }`)).toBe(600);
+    }
   });
 
   it('counts nothing for variables that do not coerce: the operation is refused before anything runs', () => {
