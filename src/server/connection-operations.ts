@@ -11,10 +11,14 @@ export class ConnectionOperations {
   /** The accepted operation each id names: a client may reuse the id of an operation it completed. */
   private readonly holders = new Map<string, object>();
 
-  /** `held`: graphql-ws's operations of the connection by id (`ctx.subscriptions`), this one included. */
-  count(held: Readonly<Record<string, unknown>>): number {
+  /**
+   * `held`: graphql-ws's operations of the connection by id (`ctx.subscriptions`), the incoming one
+   * (`incomingId`) included. A running operation under that id was let go: the client completed it
+   * and reused its id.
+   */
+  count(held: Readonly<Record<string, unknown>>, incomingId: string): number {
     let letGo = 0;
-    for (const [payload, id] of this.running) if (!(id in held) || this.holders.get(id) !== payload) letGo++;
+    for (const [payload, id] of this.running) if (id === incomingId || !(id in held) || this.holders.get(id) !== payload) letGo++;
     return Object.keys(held).length + letGo;
   }
 

@@ -172,7 +172,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         }
         // This operation is already among ctx.subscriptions (graphql-ws adds it before onSubscribe).
         const operations = (ctx.extra.operations ??= new ConnectionOperations());
-        if (operations.count(ctx.subscriptions) > options.maxSubscriptionsPerConnection) {
+        if (operations.count(ctx.subscriptions, id) > options.maxSubscriptionsPerConnection) {
           const message = `This connection already runs the most operations allowed (${options.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION); complete one first`;
           return [new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } })];
         }

@@ -55,9 +55,10 @@ export async function createPresenceCore(
     readiness.push({
       name: 'redis',
       async check() {
-        // ioredis's own reason ("Stream isn't writeable…") tells an operator nothing.
+        // ioredis's own reason ("Stream isn't writeable…") tells an operator nothing. Not the host:
+        // /readyz needs no credentials, and the start log names it.
         await redis.ping().catch(() => {
-          throw new Error(`Redis at ${redisHostForLogs(config.redisUrl!)} does not answer`);
+          throw new Error('Redis (REDIS_URL) does not answer');
         });
       },
     });

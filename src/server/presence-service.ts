@@ -68,6 +68,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     // here is at most 64 KiB: a client that needs more than this is not one to wait for.
     headersTimeout: HEADERS_TIMEOUT_MS,
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // Node checks both only this often (30 s by default), which would make them 10-40 s and 30-60 s.
+    connectionsCheckingInterval: 1000,
   });
   // Built once per process, shared by every request.
   const schema = await buildPresenceSchema();

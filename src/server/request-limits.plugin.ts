@@ -21,8 +21,9 @@ export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<
       const cost = assertWithinRequestLimits(schema, document, operationName, request.variables, options);
       const spent = contextValue.requestCost;
       if (spent === undefined) return;
+      // A refused operation runs nothing, so its cost is not added: later ones that fit still run.
+      if (spent.fields + cost > options.maxCost) throw overCostError(spent.fields + cost, options.maxCost, 'The operations of this request together');
       spent.fields += cost;
-      if (spent.fields > options.maxCost) throw overCostError(spent.fields, options.maxCost, 'The operations of this request together');
     },
   };
   return {

@@ -51,7 +51,7 @@ export class JwtAuthenticator implements Authenticator {
     } catch (error) {
       const reason = error instanceof errors.JOSEError ? error.code : 'key set unreachable';
       if (reason === 'ERR_JWT_EXPIRED') throw new UnauthenticatedError('Invalid token: it has expired', reason);
-      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp') {
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing') {
         throw new UnauthenticatedError('Invalid token: it has no expiry (exp)', 'no exp');
       }
       if (KEY_SET_UNAVAILABLE.has(reason) || !(error instanceof errors.JOSEError)) {

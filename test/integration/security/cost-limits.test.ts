@@ -140,6 +140,20 @@ describe('cost limits', () => {
     expect(refused.every((answer) => answer.errors![0].extensions.code === 'BAD_USER_INPUT')).toBe(true);
   });
 
+  it('does not count an operation it refused against the rest of the batch', async () => {
+    const query = 'query Q($ids: [ID!]!) { devices(clientIds: $ids) { clientId groupId deviceId online presence { online } } }';
+    const extensions = { persistedQuery: { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') } };
+    const copies = (n: number) => ({ ids: Array.from({ length: n }, () => id(1)) });
+    expect((await postJson(graph.url, { query, variables: copies(1), extensions }, asOps)).status).toBe(200);
+
+    // 1,500 + 1,500 + 396 device fields: one of the 1,500s is refused, and the 396 still fits beside the other.
+    const response = await postJson(graph.url, [copies(250), copies(250), copies(66)].map((variables) => ({ variables, extensions })), asOps);
+    const answers = response.body as unknown as Array<{ data?: unknown; errors?: Array<{ message: string }> }>;
+    expect(answers.map((answer) => answer.errors === undefined)).toEqual(expect.arrayContaining([true, false]));
+    expect(answers.filter((answer) => answer.errors !== undefined)).toHaveLength(1);
+    expect(answers[2].errors).toBeUndefined();
+  });
+
   it('refuses a JSON array of 11 operations whatever they ask', async () => {
     const batch = Array.from({ length: 11 }, () => ({ query: `{ device(clientId: "${id(1)}") { online } }` }));
     const response = await postJson(graph.url, batch, asOps);

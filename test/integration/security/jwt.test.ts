@@ -55,6 +55,8 @@ describe('JWT authentication', () => {
     const forever = await issuer.sign(scopeClaims, { expiresAt: null });
     const response = await postGraphQL(graph.url, query, undefined, bearer(forever));
     expect(response).toEqual(refusal('Invalid token: it has no expiry (exp)'));
+    const garbled = await issuer.sign({ ...scopeClaims, exp: 'soon' as unknown as number }, { expiresAt: null });
+    expect(await postGraphQL(graph.url, query, undefined, bearer(garbled))).toEqual(refusal('Invalid token'));
     expect(graph.local!.emulator.calls).toEqual([]);
   });
 
