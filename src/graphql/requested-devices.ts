@@ -139,6 +139,7 @@ function visitRequestedDevices(
         visit(args.clientId, args.instanceId, fields);
         break;
       case 'devices':
+      case 'presenceChanged':
         for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId, fields);
         break;
       case '_entities':
@@ -152,7 +153,8 @@ function visitRequestedDevices(
   }
 }
 
-const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', '_entities']);
+// presenceChanged: each of its devices sends events carrying the whole selection, the first at once.
+const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', '_entities', 'presenceChanged']);
 
 /**
  * The variables as execution will see them: a variable the request leaves out takes its default

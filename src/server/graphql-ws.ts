@@ -26,7 +26,7 @@ import { webSocketOriginAllowed } from './cors';
 import type { Logger } from './logger';
 import type { RequestErrorLog } from './error-logging.plugin';
 import { subscribeWithContextPerEvent } from './per-event-subscribe';
-import { assertWithinRequestLimits, type RequestLimits } from './request-limits.plugin';
+import { assertWithinRequestLimits, assertWithinSubscriptionCost, type RequestLimits } from './request-limits.plugin';
 
 export interface GraphQLWebSocketOptions {
   httpServer: Server;
@@ -197,14 +197,16 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
             }),
           ];
         }
-        // Subscriptions check their own IDs when they start; queries are counted as over HTTP.
-        if (operation.operation !== 'subscription') {
-          try {
+        // Queries are counted as over HTTP; subscriptions check their own IDs when they start, and their cost here.
+        try {
+          if (operation.operation !== 'subscription') {
             assertWithinRequestLimits(schema, document, payload.operationName, payload.variables, options.requestLimits);
-          } catch (error) {
-            if (error instanceof GraphQLError) return [error];
-            throw error;
+          } else {
+            assertWithinSubscriptionCost(schema, document, payload.operationName, payload.variables, options.requestLimits.maxCost);
           }
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
         }
         operations.started(id, payload, operation.operation === 'subscription' ? 'stream' : 'execution');
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables };

@@ -64,6 +64,22 @@ export function assertWithinRequestLimits(
   return cost;
 }
 
+/**
+ * A subscription's cost: its devices times the fields of the selection each of their events carries
+ * (every device's first event comes at once). Its IDs are checked when it starts (presenceChanged),
+ * with the subscription's own refusal.
+ */
+export function assertWithinSubscriptionCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  maxCost: number,
+): void {
+  const { cost } = measureRequestedDevices(schema, document, operationName, variables ?? undefined);
+  if (cost > maxCost) throw overCostError(cost, maxCost, 'This subscription');
+}
+
 /** The refusal of a request over MAX_QUERY_COST: the whole request, HTTP 400, nothing runs. */
 export function overCostError(cost: number, maxCost: number, asker = 'This operation'): GraphQLError {
   return new GraphQLError(

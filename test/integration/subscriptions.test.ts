@@ -96,6 +96,16 @@ describe('presenceChanged on the local instance', () => {
     ]);
   });
 
+  it('refuses a subscription whose events would carry more than MAX_QUERY_COST device fields, before watching anything', async () => {
+    const ids = Array.from({ length: 100 }, (_, i) => `GID_live@@@cost-${i}`);
+    const aliases = Array.from({ length: 20 }, (_, i) => `p${i}: presence { online checkedAt }`).join(' ');
+    const query = `subscription Wide($ids: [ID!]!) { presenceChanged(clientIds: $ids) { device { clientId ${aliases} } online } }`;
+    const refused = await subscribe(client, query, { ids }).ended();
+    expect(refused).toEqual({
+      errors: [expect.objectContaining({ message: expect.stringMatching(/^This subscription would return 6300 device fields.*MAX_QUERY_COST/), extensions: { code: 'BAD_USER_INPUT' } })],
+    });
+  });
+
   it('refuses an instance other than the local one, which the embedded broker cannot watch', async () => {
     const subscription = subscribe<Change, Record<string, unknown>>(client, WATCH, { ids: ['GID_live@@@x-1'], instanceId: 'post-cn-elsewhere' });
     expect(await refusalOf(subscription)).toEqual([expect.objectContaining({ extensions: { code: 'BAD_USER_INPUT' } })]);
