@@ -1,4 +1,4 @@
-import { malformedAnswer, type UpstreamCallContext } from './upstream-errors';
+import { malformedAnswer, safeRequestId, type UpstreamCallContext } from './upstream-errors';
 
 /**
  * Defensive reading of the JSON bodies the two actions answer. The generated SDK casts bodies with
@@ -11,7 +11,7 @@ import { malformedAnswer, type UpstreamCallContext } from './upstream-errors';
 export function readRequestId(body: Record<string, unknown>, context: UpstreamCallContext): string {
   const requestId = body.RequestId;
   if (typeof requestId !== 'string' || requestId.length === 0) throw malformedAnswer(context);
-  return requestId;
+  return safeRequestId(requestId);
 }
 
 /** An `OnlineStatus` field as the official SDK's cast would read it, or `undefined` when it is not one. */

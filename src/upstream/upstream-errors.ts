@@ -165,7 +165,7 @@ interface SdkErrorShape {
 
 function fromHttpAnswer(e: SdkErrorShape, status: number, context: UpstreamCallContext): PresenceError {
   const raw = e.data?.RequestId ?? e.data?.requestId;
-  const requestId = typeof raw === 'string' && raw.length > 0 ? raw.slice(0, 100) : undefined;
+  const requestId = typeof raw === 'string' && raw.length > 0 ? safeRequestId(raw) : undefined;
   // The SDK interpolates a missing `Code` as the string "undefined".
   const code = typeof e.code === 'string' && e.code !== '' && e.code !== 'undefined' ? e.code : undefined;
   if (code) return fromCode(code, status, requestId, context);
@@ -206,6 +206,15 @@ function build(kind: FailureKind, code: string, status: number | undefined, requ
     default:
       return assertNever(kind);
   }
+}
+
+/**
+ * A RequestId as callers and logs may be shown it: Alibaba's are UUIDs. Anything else (a proxy's
+ * page, a hostile stand-in) is cut to 100 characters, and characters outside [A-Za-z0-9._-] become
+ * `?`, so no upstream text reaches an answer or a log line.
+ */
+export function safeRequestId(raw: string): string {
+  return raw.slice(0, 100).replace(/[^A-Za-z0-9._-]/g, '?');
 }
 
 function requestIdNote(requestId: string | undefined, prefix = ' '): string {

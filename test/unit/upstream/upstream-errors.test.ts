@@ -187,6 +187,14 @@ describe('toUpstreamError', () => {
       expectNoSecrets(mapped);
     });
 
+    it('shows a RequestId that is not Alibaba\'s UUID only as safe characters, at most 100 of them', () => {
+      const hostile = toUpstreamError(answerError(500, body('InternalError', `<script>alert(1)</script>${'x'.repeat(200)}`)), context);
+      expect(hostile.upstream?.requestId).toBe(`?script?alert?1???script?${'x'.repeat(75)}`);
+      expect(hostile.message).not.toContain('<script>');
+      const uuid = '9F3B2A6C-1D4E-4F5A-8B7C-0D1E2F3A4B5C';
+      expect(toUpstreamError(answerError(500, body('InternalError', uuid)), context).upstream?.requestId).toBe(uuid);
+    });
+
     it('maps a JSON body that is not an object to a malformed answer', () => {
       expect(toUpstreamError(new Error('The value is not a object'), context).upstream?.code).toBe(NO_ANSWER_CODES.malformed);
     });
