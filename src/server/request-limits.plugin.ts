@@ -21,8 +21,12 @@ export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<
       const cost = assertWithinRequestLimits(schema, document, operationName, request.variables, options);
       const spent = contextValue.requestCost;
       if (spent === undefined) return;
-      // A refused operation runs nothing, so its cost is not added: later ones that fit still run.
-      if (spent.fields + cost > options.maxCost) throw overCostError(spent.fields + cost, options.maxCost, 'The operations of this request together');
+      // A refused operation runs nothing, so its cost is not added: later ones that fit still run. Only
+      // a batch gets here (one operation alone was checked above), whose status is shared by all its
+      // answers: 400 would tell the client the others failed too.
+      if (spent.fields + cost > options.maxCost) {
+        throw overCostError(spent.fields + cost, options.maxCost, 'The operations of this request together', 200);
+      }
       spent.fields += cost;
     },
   };
@@ -80,11 +84,11 @@ export function assertWithinSubscriptionCost(
   if (cost > maxCost) throw overCostError(cost, maxCost, 'This subscription');
 }
 
-/** The refusal of a request over MAX_QUERY_COST: the whole request, HTTP 400, nothing runs. */
-export function overCostError(cost: number, maxCost: number, asker = 'This operation'): GraphQLError {
+/** The refusal of an operation over MAX_QUERY_COST: nothing of it runs; HTTP 400 unless said otherwise. */
+export function overCostError(cost: number, maxCost: number, asker = 'This operation', httpStatus = 400): GraphQLError {
   return new GraphQLError(
     `${asker} would return ${cost} device fields (each device entry times the fields selected on it); at most ${maxCost} are allowed (MAX_QUERY_COST)`,
-    { extensions: { code: PresenceErrorCode.BadUserInput, http: { status: 400 } } },
+    { extensions: { code: PresenceErrorCode.BadUserInput, http: { status: httpStatus } } },
   );
 }
 
