@@ -465,12 +465,7 @@ function origins(env: Env, name: string): string[] {
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '')
     .map((entry) => {
-      let parsed: URL | undefined;
-      try {
-        parsed = new URL(entry);
-      } catch {
-        parsed = undefined;
-      }
+      const parsed = parsedUrl(entry);
       const originOnly = parsed && parsed.origin !== 'null' && parsed.pathname === '/' && !parsed.search && !parsed.hash && !parsed.username;
       if (!parsed || !originOnly) {
         throw new ConfigError(`${name} must list origins such as https://app.example.com (scheme, host and port only), comma-separated; got ${JSON.stringify(entry)}`);
@@ -483,12 +478,8 @@ function origins(env: Env, name: string): string[] {
 function url(env: Env, name: string, example: string): string | undefined {
   const raw = text(env, name);
   if (raw === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name} must be a URL such as ${example}; got ${JSON.stringify(raw)}`);
-  }
+  const parsed = parsedUrl(raw);
+  if (!parsed) throw new ConfigError(`${name} must be a URL such as ${example}; got ${JSON.stringify(raw)}`);
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError(`${name} must use http or https; got ${JSON.stringify(raw)}`);
   }
@@ -503,16 +494,20 @@ function url(env: Env, name: string, example: string): string | undefined {
 function redisUrl(env: Env): string | undefined {
   const raw = text(env, 'REDIS_URL');
   if (raw === undefined) return undefined;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parsedUrl(raw);
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.hostname) {
     throw new ConfigError('REDIS_URL must be a URL such as redis://127.0.0.1:6379 (rediss:// for TLS); the value given is not (not shown: it may hold a password)');
   }
   return raw;
+}
+
+/** The URL, or undefined for text that is not one: each caller words its own message. */
+function parsedUrl(raw: string): URL | undefined {
+  try {
+    return new URL(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

@@ -43,7 +43,7 @@ export function graphiqlPage(options: { assetsDir: string }): (req: IncomingMess
  */
 export function graphiqlOffPage(): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   return async (req, res) => {
-    if (req.method !== 'GET' || !prefersHtml(req) || new URLSearchParams((req.url ?? '').split('?')[1] ?? '').size > 0) return false;
+    if (req.method !== 'GET' || !prefersHtml(req) || new URLSearchParams(pathAndSearch(req).search).size > 0) return false;
     res
       .writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' })
       .end('GraphiQL is off on this server (GRAPHIQL_ENABLED=false, the default with NODE_ENV=production). GraphQL is served here: POST application/json.\n');
@@ -57,13 +57,18 @@ export function graphiqlOffPage(): (req: IncomingMessage, res: ServerResponse) =
  * the same path without the slash, by a relative URL for the same reason.
  */
 function redirectedFromTrailingSlash(req: IncomingMessage, res: ServerResponse): boolean {
-  const url = req.url ?? '/';
-  const queryStart = url.indexOf('?');
-  const path = queryStart === -1 ? url : url.slice(0, queryStart);
+  const { path, search } = pathAndSearch(req);
   if (!path.endsWith('/') || path === '/') return false;
   const lastSegment = path.slice(0, -1).split('/').pop()!;
-  res.writeHead(308, { location: `../${lastSegment}${queryStart === -1 ? '' : url.slice(queryStart)}` }).end();
+  res.writeHead(308, { location: `../${lastSegment}${search}` }).end();
   return true;
+}
+
+/** The request's path, and its query string with the `?` (or ''). */
+function pathAndSearch(req: IncomingMessage): { path: string; search: string } {
+  const url = req.url ?? '/';
+  const queryStart = url.indexOf('?');
+  return queryStart === -1 ? { path: url, search: '' } : { path: url.slice(0, queryStart), search: url.slice(queryStart) };
 }
 
 /** The page's script and styles, under /graphiql/. */
