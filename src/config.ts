@@ -101,7 +101,7 @@ export type AuthMode = 'none' | 'apikey' | 'jwt';
 
 /**
  * One API key, known only by its SHA-256. `instances` and `groups` are scope patterns (an exact
- * name, a prefix ending in `*`, or `*`), as `Scope` in server/auth/caller.ts matches them.
+ * name, a prefix ending in `*`, or `*`), as `Scope` in common/caller.ts matches them.
  */
 export interface ApiKeyConfig {
   /** Who holds the key: in logs, and the caller's fair-share bucket. */

@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
-import { createLogger } from './server/logger';
+import { createLogger } from './common/logger';
 import { startPresenceGraph } from './presence-graph';
 
 async function main(): Promise<void> {

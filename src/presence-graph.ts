@@ -10,9 +10,9 @@ import { createPresencePoller } from './presence/presence-poller';
 import type { PresenceWatch } from './presence/presence-watch';
 import type { PresenceError } from './presence/errors';
 import type { SessionApi } from './presence/session-api';
-import { createPresenceCore, type PresenceCore } from './server/presence-core';
-import type { Logger } from './server/logger';
-import { PresenceMetrics } from './server/metrics';
+import { createPresenceCore, type PresenceCore } from './presence-core';
+import type { Logger } from './common/logger';
+import { PresenceMetrics } from './server/observability/metrics';
 import { createPresenceService } from './server/presence-service';
 import { assertCredentialsAvailable, createAlibabaSessionApi } from './upstream/alibaba-session-api';
 

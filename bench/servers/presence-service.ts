@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '../../src/config';
 import { startPresenceGraph } from '../../src/presence-graph';
-import { createLogger } from '../../src/server/logger';
+import { createLogger } from '../../src/common/logger';
 import { failStart, serveCommands } from '../lib/child';
 
 async function main(): Promise<void> {

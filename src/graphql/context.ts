@@ -1,7 +1,7 @@
 import type { RequestPresence } from '../presence/presence-loaders';
 import type { PresenceWatch } from '../presence/presence-watch';
 import type { PresenceKey } from '../presence/types';
-import type { Caller } from '../server/auth/caller';
+import type { Caller } from '../common/caller';
 
 /** Built once per GraphQL request (one HTTP request, or one batch of operations sharing it). */
 export interface GraphQLContext {

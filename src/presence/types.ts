@@ -48,7 +48,7 @@ export interface PresenceLookup {
   cachedNow?(key: PresenceKey): PresenceStatus | undefined;
 }
 
-/** Hooks for metrics; `server/metrics.ts` implements them with prom-client, tests may record them. */
+/** Hooks for metrics; `server/observability/metrics.ts` implements them with prom-client, tests may record them. */
 export interface PresenceObserver {
   /** One upstream HTTP call ended: `outcome` is `ok`, the upstream error code, or `network`. */
   upstreamCall(action: SessionAction, outcome: string): void;

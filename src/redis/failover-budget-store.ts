@@ -1,6 +1,6 @@
 import { MemoryBudgetStore, type BudgetDecision, type BudgetStore } from '../presence/budget';
 import { systemClock, type Clock } from '../presence/clock';
-import type { Logger } from '../server/logger';
+import type { Logger } from '../common/logger';
 import { SharedOrLocal } from './shared-or-local';
 
 export interface FailoverBudgetStoreOptions {

@@ -1,5 +1,5 @@
 import { MemoryPresenceCache, type CachedPresence, type PresenceCacheStore } from '../presence/presence-cache';
-import type { Logger } from '../server/logger';
+import type { Logger } from '../common/logger';
 import { SharedOrLocal } from './shared-or-local';
 
 /** The shared cache, and while Redis is down this replica's own LRU, so lookups keep being answered. */

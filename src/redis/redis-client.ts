@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import type { Logger } from '../server/logger';
+import type { Logger } from '../common/logger';
 
 const CONNECT_TIMEOUT_MS = 1000;
 const MAX_RECONNECT_DELAY_MS = 2000;

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../presence/clock';
-import type { Logger } from '../server/logger';
+import type { Logger } from '../common/logger';
 
 /**
  * Whether this replica can reach the stores it shares with the others through Redis, and the

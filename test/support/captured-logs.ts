@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/server/logger';
+import { createLogger, type Logger } from '../../src/common/logger';
 
 /** The service's own logger writing into memory, so a test can read what an operator would see. */
 export function capturedLogger(): { logger: Logger; lines: string[] } {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config';
 import type { EmulatorCall } from '../../src/local/openapi-emulator';
 import { startPresenceGraph, type RunningPresenceGraph } from '../../src/presence-graph';
-import { createLogger } from '../../src/server/logger';
+import { createLogger } from '../../src/common/logger';
 import { SessionAction } from '../../src/presence/session-api';
 
 export interface TestGraph extends RunningPresenceGraph {

@@ -1,5 +1,5 @@
 import type { Authenticator, Credentials } from './authenticator';
-import { UNRESTRICTED, type Caller } from './caller';
+import { UNRESTRICTED, type Caller } from '../../common/caller';
 
 /**
  * AUTH_MODE=none: everyone may ask about every device. Callers are told apart by address only, so

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiKeyConfig } from '../../config';
 import { MISSING_CREDENTIALS, UnauthenticatedError, type Authenticator, type Credentials } from './authenticator';
-import type { Caller } from './caller';
+import type { Caller } from '../../common/caller';
 
 interface KnownKey {
   digest: Buffer;

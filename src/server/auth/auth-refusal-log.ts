@@ -1,5 +1,5 @@
-import type { Logger } from '../logger';
-import { LogSummary, type LogSummaryOptions } from '../log-summary';
+import type { Logger } from '../../common/logger';
+import { LogSummary, type LogSummaryOptions } from '../observability/log-summary';
 import type { UnauthenticatedError } from './authenticator';
 
 /**

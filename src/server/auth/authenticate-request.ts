@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { refusal, type HttpRefusal } from '../http-refusal';
+import { refusal, type HttpRefusal } from '../http/http-refusal';
 import type { AuthRefusalLog } from './auth-refusal-log';
 import { bearerToken, UnauthenticatedError, type Authenticator } from './authenticator';
-import type { Caller } from './caller';
+import type { Caller } from '../../common/caller';
 
 /**
  * The HTTP adapter of an `Authenticator`: runs before the body is read and before Apollo, so a

@@ -1,5 +1,5 @@
 import type { SecurityConfig } from '../../config';
-import type { Logger } from '../logger';
+import type { Logger } from '../../common/logger';
 import { AnonymousAuthenticator } from './anonymous-authenticator';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import type { Authenticator } from './authenticator';

@@ -1,4 +1,4 @@
-import type { Caller } from './caller';
+import type { Caller } from '../../common/caller';
 
 /** What a request presents, whatever its transport (HTTP headers now, WebSocket connection params later). */
 export interface Credentials {

@@ -1,8 +1,8 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { JwtConfig } from '../../config';
-import type { Logger } from '../logger';
+import type { Logger } from '../../common/logger';
 import { MISSING_CREDENTIALS, UnauthenticatedError, type Authenticator, type Credentials } from './authenticator';
-import type { Caller, Scope } from './caller';
+import type { Caller, Scope } from '../../common/caller';
 
 // Clocks of the issuer and of this host drift a little; seconds, as jose counts them.
 const CLOCK_TOLERANCE_S = 5;

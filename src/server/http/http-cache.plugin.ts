@@ -1,7 +1,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, visit, type DocumentNode } from 'graphql';
-import type { GraphQLContext } from '../graphql/context';
-import type { AnswerFreshness } from '../presence/presence-loaders';
+import type { GraphQLContext } from '../../graphql/context';
+import type { AnswerFreshness } from '../../presence/presence-loaders';
 
 /**
  * The Cache-Control of every GraphQL answer over HTTP (Apollo's own cache-control plugin is installed

@@ -1,5 +1,5 @@
 import { buildSchema, parse, specifiedRules, validate, getIntrospectionQuery } from 'graphql';
-import { queryLimitRules } from '../../../src/server/query-limits.rules';
+import { queryLimitRules } from '../../../../src/server/limits/query-limits.rules';
 
 const schema = buildSchema(`
   type Query { device(clientId: ID!): Device node: Node }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { refusal, sendRefusal } from './http-refusal';
-import type { PresenceMetrics } from './metrics';
+import type { PresenceMetrics } from '../observability/metrics';
 
 export const GRAPHQL_PATH = '/graphql';
 

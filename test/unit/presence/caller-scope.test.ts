@@ -1,16 +1,7 @@
-import { matchesPattern, scopePredicate, UNRESTRICTED } from '../../../../src/server/auth/caller';
+import { UNRESTRICTED } from '../../../src/common/caller';
+import { scopePredicate } from '../../../src/presence/caller-scope';
 
 const device = (clientId: string, instanceId = 'mqtt-cn-prod') => ({ instanceId, clientId });
-
-describe('scope patterns', () => {
-  it('match an exact name, a prefix ending in *, or anything for * alone', () => {
-    expect(matchesPattern('GID_fleet', 'GID_fleet')).toBe(true);
-    expect(matchesPattern('GID_fleet', 'GID_fleet2')).toBe(false);
-    expect(matchesPattern('GID_fleet-*', 'GID_fleet-eu')).toBe(true);
-    expect(matchesPattern('GID_fleet-*', 'GID_fleet')).toBe(false);
-    expect(matchesPattern('*', 'anything')).toBe(true);
-  });
-});
 
 describe('scopePredicate', () => {
   const scope = scopePredicate({ instances: ['mqtt-cn-prod'], groups: ['GID_fleet-*', 'GID_lab'] });

@@ -1,17 +1,17 @@
-import type { AppConfig } from '../config';
-import { MemoryBudgetStore, type BudgetStore } from '../presence/budget';
-import { createPresenceDispatcher } from '../presence/dispatcher-from-config';
-import type { PresenceCacheStore } from '../presence/presence-cache';
-import type { SessionApi } from '../presence/session-api';
-import type { PresenceLookup, PresenceObserver } from '../presence/types';
-import { FailoverBudgetStore } from '../redis/failover-budget-store';
-import { FailoverPresenceCache } from '../redis/failover-presence-cache';
-import { RedisBudgetStore } from '../redis/redis-budget-store';
-import { REDIS_REJOIN_WITHIN_MS, connectRedis, createRedisClient, redisHostForLogs } from '../redis/redis-client';
-import { RedisKeyValueCache } from '../redis/redis-key-value-cache';
-import { RedisPresenceCache } from '../redis/redis-presence-cache';
-import type { ReadinessCheck } from './http-app';
-import type { Logger } from './logger';
+import type { AppConfig } from './config';
+import { MemoryBudgetStore, type BudgetStore } from './presence/budget';
+import { createPresenceDispatcher } from './presence/dispatcher-from-config';
+import type { PresenceCacheStore } from './presence/presence-cache';
+import type { SessionApi } from './presence/session-api';
+import type { PresenceLookup, PresenceObserver } from './presence/types';
+import { FailoverBudgetStore } from './redis/failover-budget-store';
+import { FailoverPresenceCache } from './redis/failover-presence-cache';
+import { RedisBudgetStore } from './redis/redis-budget-store';
+import { REDIS_REJOIN_WITHIN_MS, connectRedis, createRedisClient, redisHostForLogs } from './redis/redis-client';
+import { RedisKeyValueCache } from './redis/redis-key-value-cache';
+import { RedisPresenceCache } from './redis/redis-presence-cache';
+import type { ReadinessCheck } from './server/http/http-app';
+import type { Logger } from './common/logger';
 
 /** The process-wide presence core and what it lives on: one per process, shared by every request. */
 export interface PresenceCore {

@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SessionAction } from '../presence/session-api';
-import type { PresenceObserver, PresenceOrigin } from '../presence/types';
+import type { SessionAction } from '../../presence/session-api';
+import type { PresenceObserver, PresenceOrigin } from '../../presence/types';
 
 /**
  * Prometheus series of the public contract (architecture.md, "Operator endpoints"). Base units, and

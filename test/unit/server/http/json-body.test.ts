@@ -1,8 +1,8 @@
 import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { readJsonBody } from '../../../src/server/json-body';
-import { isRefusal } from '../../../src/server/http-refusal';
+import { readJsonBody } from '../../../../src/server/http/json-body';
+import { isRefusal } from '../../../../src/server/http/http-refusal';
 
 const MAX_BYTES = 1024;
 

@@ -1,7 +1,7 @@
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { tallyRequestedDevices, type DistinctDevices } from '../graphql/requested-devices';
-import { refusal, type HttpRefusal } from './http-refusal';
+import { tallyRequestedDevices, type DistinctDevices } from '../../graphql/requested-devices';
+import { refusal, type HttpRefusal } from '../http/http-refusal';
 import { overCostError, tooManyDevicesError } from './request-limits.plugin';
 
 export interface OperationBatchLimits {

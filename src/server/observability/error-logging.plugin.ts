@@ -1,9 +1,9 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { ForbiddenError, PresenceError, PresenceErrorCode, RateLimitedError } from '../presence/errors';
-import type { GraphQLContext } from '../graphql/context';
-import type { Logger } from './logger';
+import { ForbiddenError, PresenceError, PresenceErrorCode, RateLimitedError } from '../../presence/errors';
+import type { GraphQLContext } from '../../graphql/context';
+import type { Logger } from '../../common/logger';
 import type { LogSummaryOptions } from './log-summary';
 import { RefusalLog } from './refusal-log';
 import { UpstreamFailureLog } from './upstream-failure-log';

@@ -1,6 +1,6 @@
-import { UnauthenticatedError } from '../../../src/server/auth/authenticator';
-import { AuthRefusalLog } from '../../../src/server/auth/auth-refusal-log';
-import { capturedLogger } from '../../support/captured-logs';
+import { UnauthenticatedError } from '../../../../src/server/auth/authenticator';
+import { AuthRefusalLog } from '../../../../src/server/auth/auth-refusal-log';
+import { capturedLogger } from '../../../support/captured-logs';
 
 const refusals = (captured: string[]) => captured.map((line) => JSON.parse(line)).filter((entry) => /caller refused/.test(entry.msg));
 

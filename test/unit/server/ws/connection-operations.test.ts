@@ -1,4 +1,4 @@
-import { ConnectionOperations } from '../../../src/server/connection-operations';
+import { ConnectionOperations } from '../../../../src/server/ws/connection-operations';
 
 describe('ConnectionOperations: what MAX_SUBSCRIPTIONS_PER_CONNECTION counts', () => {
   it('counts what graphql-ws holds, plus accepted operations it let go whose execution still runs', () => {

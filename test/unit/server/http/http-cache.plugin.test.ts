@@ -1,4 +1,4 @@
-import { browserMaxAgeSeconds } from '../../../src/server/http-cache.plugin';
+import { browserMaxAgeSeconds } from '../../../../src/server/http/http-cache.plugin';
 
 describe('browserMaxAgeSeconds: how long a browser may keep a GET answer', () => {
   const fresh = (oldestCheckedAtMs: number) => ({ oldestCheckedAtMs, stale: false });

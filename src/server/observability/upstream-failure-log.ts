@@ -1,5 +1,5 @@
-import type { PresenceError } from '../presence/errors';
-import type { Logger } from './logger';
+import type { PresenceError } from '../../presence/errors';
+import type { Logger } from '../../common/logger';
 import { LogSummary, type LogSummaryOptions } from './log-summary';
 
 interface Seen {

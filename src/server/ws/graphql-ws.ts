@@ -16,17 +16,17 @@ import {
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { GraphQLContext } from '../graphql/context';
-import { formatGraphQLError } from '../graphql/errors';
-import type { AuthRefusalLog } from './auth/auth-refusal-log';
+import type { GraphQLContext } from '../../graphql/context';
+import { formatGraphQLError } from '../../graphql/errors';
+import type { AuthRefusalLog } from '../auth/auth-refusal-log';
 import { ConnectionOperations } from './connection-operations';
-import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials } from './auth/authenticator';
-import type { Caller } from './auth/caller';
-import { webSocketOriginAllowed } from './cors';
-import type { Logger } from './logger';
-import type { RequestErrorLog } from './error-logging.plugin';
+import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials } from '../auth/authenticator';
+import type { Caller } from '../../common/caller';
+import { webSocketOriginAllowed } from '../http/cors';
+import type { Logger } from '../../common/logger';
+import type { RequestErrorLog } from '../observability/error-logging.plugin';
 import { subscribeWithContextPerEvent } from './per-event-subscribe';
-import { assertWithinRequestLimits, assertWithinSubscriptionCost, type RequestLimits } from './request-limits.plugin';
+import { assertWithinRequestLimits, assertWithinSubscriptionCost, type RequestLimits } from '../limits/request-limits.plugin';
 
 export interface GraphQLWebSocketOptions {
   httpServer: Server;

@@ -1,10 +1,10 @@
 import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GraphQLContext } from '../graphql/context';
-import type { Caller } from './auth/caller';
+import type { GraphQLContext } from '../../graphql/context';
+import type { Caller } from '../../common/caller';
 import { isRefusal, refusal, sendRefusal, type HttpRefusal } from './http-refusal';
 import { readJsonBody } from './json-body';
-import type { Logger } from './logger';
+import type { Logger } from '../../common/logger';
 
 type Handler<T> = (req: IncomingMessage, res: ServerResponse) => T;
 

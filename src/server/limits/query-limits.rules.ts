@@ -6,7 +6,7 @@ import {
   type ValidationContext,
   type ValidationRule,
 } from 'graphql';
-import type { CostLimits } from '../config';
+import type { CostLimits } from '../../config';
 
 /**
  * Validation rules that bound what one document may ask of the server, checked before anything

@@ -1,4 +1,4 @@
-import type { Logger } from './logger';
+import type { Logger } from '../../common/logger';
 import { LogSummary } from './log-summary';
 
 /** Lookups one request had refused for its caller: outside its scope, or over its fair share. */

@@ -1,8 +1,8 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { PresenceErrorCode } from '../presence/errors';
-import type { GraphQLContext } from '../graphql/context';
-import { measureRequestedDevices, tallyRequestedDevices } from '../graphql/requested-devices';
+import { PresenceErrorCode } from '../../presence/errors';
+import type { GraphQLContext } from '../../graphql/context';
+import { measureRequestedDevices, tallyRequestedDevices } from '../../graphql/requested-devices';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,

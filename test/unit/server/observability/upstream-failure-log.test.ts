@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
-import { InvalidInputError, UpstreamThrottledError, UpstreamUnavailableError } from '../../../src/presence/errors';
-import { RequestErrorLog } from '../../../src/server/error-logging.plugin';
-import { UpstreamFailureLog } from '../../../src/server/upstream-failure-log';
-import { capturedLogger, linesSaying } from '../../support/captured-logs';
+import { InvalidInputError, UpstreamThrottledError, UpstreamUnavailableError } from '../../../../src/presence/errors';
+import { RequestErrorLog } from '../../../../src/server/observability/error-logging.plugin';
+import { UpstreamFailureLog } from '../../../../src/server/observability/upstream-failure-log';
+import { capturedLogger, linesSaying } from '../../../support/captured-logs';
 
 const throttled = (requestId: string) =>
   new UpstreamThrottledError(`BatchQuerySessionByClientIds was throttled (SystemOverFlow, RequestId ${requestId})`, 1000, { code: 'SystemOverFlow', requestId });

@@ -1,5 +1,5 @@
-import { RefusalLog } from '../../../src/server/refusal-log';
-import { capturedLogger } from '../../support/captured-logs';
+import { RefusalLog } from '../../../../src/server/observability/refusal-log';
+import { capturedLogger } from '../../../support/captured-logs';
 
 const lines = (captured: string[]) => captured.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'lookups refused for the caller');
 
