@@ -1,0 +1,69 @@
+/**
+ * The only reader of `process.env`: `loadConfig` reads it once and hands each concern's part its
+ * variables (upstream, local instance, presence, Redis, web, security); everything else receives the
+ * typed, frozen `AppConfig` (tests build one with `loadConfig({...})`). Bad values stop the start
+ * with a message naming the variable and the value, so an operator fixes the deployment rather than
+ * debugging the service.
+ */
+import { deepFreeze, integer, oneOf, text, type Env } from './env';
+import { localInstanceConfig, type LocalInstanceConfig } from './local';
+import { presenceConfig, subscriptionConfig, type PresenceConfig, type SubscriptionConfig } from './presence';
+import { redisSettings, type RedisSettings } from './redis';
+import { securityConfig, type SecurityConfig } from './security';
+import { upstreamConfig, type PresenceSource, type UpstreamConfig } from './upstream';
+import { webConfig, type WebConfig } from './web';
+
+export { ConfigError, type Env } from './env';
+export type { ApiKeyConfig, AuthMode, JwtConfig } from './auth';
+export { LOCAL_DEFAULTS, type LocalInstanceConfig } from './local';
+export type { PresenceConfig, SubscriptionConfig } from './presence';
+export type { CostLimits, SecurityConfig } from './security';
+export type { AccessKeyCredential, PresenceSource, UpstreamConfig } from './upstream';
+export type { WebConfig } from './web';
+
+export interface AppConfig extends RedisSettings {
+  nodeEnv: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  source: PresenceSource;
+  /** Instance for queries that name none; for `local` the local instance's id. */
+  defaultInstanceId?: string;
+  upstream: UpstreamConfig;
+  local: LocalInstanceConfig;
+  presence: PresenceConfig;
+  subscriptions: SubscriptionConfig;
+  web: WebConfig;
+  security: SecurityConfig;
+}
+
+export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
+  const source = oneOf(env, 'PRESENCE_SOURCE', ['local', 'alibaba'] as const, 'local');
+  const local = localInstanceConfig(env);
+  const upstream = upstreamConfig(env, source);
+  const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
+  const config: AppConfig = {
+    nodeEnv,
+    host: text(env, 'HOST') ?? '0.0.0.0',
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    source,
+    defaultInstanceId: text(env, 'MQTT_INSTANCE_ID') ?? (source === 'local' ? local.instanceId : undefined),
+    upstream,
+    local,
+    ...redisSettings(env),
+    presence: presenceConfig(env),
+    subscriptions: subscriptionConfig(env),
+    web: webConfig(env, nodeEnv),
+    security: securityConfig(env, nodeEnv),
+  };
+  return deepFreeze(config);
+}
+
+/**
+ * The local instance's part alone, for `npm run local-instance` and `npm run devices`: they run
+ * beside replicas whose other settings (authentication, say) are not theirs to check.
+ */
+export function loadLocalInstanceConfig(env: Env = process.env): LocalInstanceConfig {
+  return localInstanceConfig(env);
+}

@@ -1,0 +1,39 @@
+import { localInstanceConfig, LOCAL_DEFAULTS } from '../../../src/config/local';
+import { presenceConfig, subscriptionConfig } from '../../../src/config/presence';
+import { redisSettings } from '../../../src/config/redis';
+import { upstreamConfig } from '../../../src/config/upstream';
+import { webConfig } from '../../../src/config/web';
+
+// Each concern's part reads its own variables and validates them on its own; loadConfig only
+// composes them (test/unit/config/config.test.ts and the others check the whole).
+describe('config parts, each on its own', () => {
+  it('local: the fixed development identity and ports, with a range check per port', () => {
+    expect(localInstanceConfig({})).toMatchObject({ ...LOCAL_DEFAULTS, host: '127.0.0.1', mqttPort: 1883, openApiPort: 0, batchLagMs: 1000, demoDevices: 3 });
+    expect(() => localInstanceConfig({ LOCAL_MQTT_PORT: '65536' })).toThrow(/LOCAL_MQTT_PORT must be a whole number from 0 to 65535/);
+  });
+
+  it('upstream: a region or an endpoint for Alibaba Cloud, and an AccessKey pair given whole', () => {
+    expect(upstreamConfig({}, 'local')).toEqual({ regionId: undefined, endpoint: undefined, connectTimeoutMs: 2000, readTimeoutMs: 5000, credential: undefined });
+    expect(() => upstreamConfig({}, 'alibaba')).toThrow(/PRESENCE_SOURCE=alibaba needs ALIBABA_CLOUD_REGION_ID/);
+    expect(() => upstreamConfig({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI' }, 'local')).toThrow(/must be set together/);
+    expect(
+      upstreamConfig({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 's', ALIBABA_CLOUD_SECURITY_TOKEN: 't' }, 'local').credential,
+    ).toEqual({ accessKeyId: 'LTAI', accessKeySecret: 's', securityToken: 't' });
+  });
+
+  it('presence: the account budgets of upstream-api.md and the request cap by default', () => {
+    expect(presenceConfig({})).toMatchObject({ batchQps: 100, exactQps: 500, maxIdsPerRequest: 100, cacheTtlMs: 1000, retryMaxAttempts: 3 });
+    expect(() => presenceConfig({ MAX_IDS_PER_REQUEST: '0' })).toThrow(/MAX_IDS_PER_REQUEST must be a whole number from 1 to 10000/);
+    expect(subscriptionConfig({ SUBSCRIPTION_POLL_INTERVAL_MS: '250' })).toEqual({ pollIntervalMs: 250, budgetShare: 0.2 });
+  });
+
+  it('redis: nothing shared unless REDIS_URL is set, and a malformed one never quoted', () => {
+    expect(redisSettings({})).toEqual({ redisUrl: undefined, redisKeyPrefix: 'presence-graph:', upstreamReplicas: 2 });
+    expect(() => redisSettings({ REDIS_URL: 'redis//:pw@host' })).toThrow(/value given is not \(not shown/);
+  });
+
+  it('web: GraphiQL on while developing, off in production, and no other origin by default', () => {
+    expect(webConfig({}, 'development')).toEqual({ corsOrigins: [], graphiqlEnabled: true });
+    expect(webConfig({}, 'production').graphiqlEnabled).toBe(false);
+  });
+});
