@@ -1,10 +1,11 @@
 import type { PresenceConfig, SubscriptionConfig, UpstreamConfig } from '../config';
-import { CallBudget, type BudgetGrant, type BudgetStore } from './budget';
+import type { BudgetGrant, BudgetStore, CallBudget } from './budget';
+import { batchShareBudgets, BudgetShare, chunkedByInstance, type BatchChunk } from './budget-share';
 import { systemClock, type Clock } from './clock';
-import { UpstreamThrottledError, UpstreamUnavailableError, asPresenceError, type PresenceError } from './errors';
+import { UpstreamUnavailableError, asPresenceError, type PresenceError } from './errors';
 import { assertNumberOption } from './options';
 import { WatcherRegistry, type PresenceListener, type PresenceWatch } from './presence-watch';
-import { MAX_CLIENT_IDS_PER_BATCH_CALL, SessionAction, type SessionApi } from './session-api';
+import { SessionAction, type SessionApi } from './session-api';
 import { NO_OBSERVER, presenceKeyId, type PresenceKey, type PresenceObserver } from './types';
 
 export interface PresencePollerOptions {
@@ -22,12 +23,6 @@ export interface PresencePollerOptions {
   /** A poll call failed: its keys keep their last status and are asked again next interval. */
   onError?: (error: PresenceError, clientIds: number) => void;
   now?: Clock;
-}
-
-/** Up to 10 keys of one instance: one BatchQuerySessionByClientIds call. */
-interface Chunk {
-  instanceId: string;
-  keys: PresenceKey[];
 }
 
 /**
@@ -49,8 +44,7 @@ interface Chunk {
  */
 export class PresencePoller implements PresenceWatch {
   private readonly api: SessionApi;
-  private readonly accountBudget: CallBudget;
-  private readonly shareBudget: CallBudget;
+  private readonly share: BudgetShare;
   private readonly intervalMs: number;
   private readonly observer: PresenceObserver;
   private readonly onError: (error: PresenceError, clientIds: number) => void;
@@ -73,12 +67,11 @@ export class PresencePoller implements PresenceWatch {
     if (!options.accountBudget || !options.shareBudget) throw new TypeError(`${owner}: accountBudget and shareBudget are required`);
     assertNumberOption(owner, 'intervalMs', options.intervalMs, { min: 1 });
     this.api = options.api;
-    this.accountBudget = options.accountBudget;
-    this.shareBudget = options.shareBudget;
     this.intervalMs = options.intervalMs;
     this.observer = options.observer ?? NO_OBSERVER;
     this.onError = options.onError ?? (() => undefined);
     this.now = options.now ?? systemClock;
+    this.share = new BudgetShare(options.accountBudget, options.shareBudget, { now: this.now, onError: (error) => this.onError(error, 0) });
   }
 
   watch(keys: readonly PresenceKey[], listener: PresenceListener): () => void {
@@ -138,7 +131,7 @@ export class PresencePoller implements PresenceWatch {
   private async round(): Promise<void> {
     this.roundTimer = undefined;
     const startedAtMs = this.now();
-    const chunks = chunked(this.registry.keys());
+    const chunks = chunkedByInstance(this.registry.keys());
     if (chunks.length === 0) return;
     const start = this.cursor % chunks.length;
     this.roundRunning = true;
@@ -156,14 +149,14 @@ export class PresencePoller implements PresenceWatch {
     const keys = [...this.unknown.values()];
     this.unknown.clear();
     // Keys the budget leaves out stay without a status until a regular round asks about them.
-    await this.poll(chunked(keys));
+    await this.poll(chunkedByInstance(keys));
   }
 
   /** Sends the chunks the budgets admit now, in order; resolves with how many were sent. */
-  private async poll(chunks: Chunk[]): Promise<number> {
-    const admitted: Array<{ chunk: Chunk; grants: BudgetGrant[] }> = [];
+  private async poll(chunks: BatchChunk[]): Promise<number> {
+    const admitted: Array<{ chunk: BatchChunk; grants: BudgetGrant[] }> = [];
     for (const chunk of chunks) {
-      const grants = this.closed ? undefined : await this.admit();
+      const grants = this.closed ? undefined : await this.share.tryAdmit();
       if (!grants) break;
       admitted.push({ chunk, grants });
     }
@@ -180,20 +173,7 @@ export class PresencePoller implements PresenceWatch {
     return admitted.length;
   }
 
-  /** A grant from the share, then from the account, both without waiting (a deadline of now). */
-  private async admit(): Promise<BudgetGrant[] | undefined> {
-    let share: BudgetGrant | undefined;
-    try {
-      share = await this.shareBudget.acquire(this.now());
-      return [share, await this.accountBudget.acquire(this.now())];
-    } catch (error) {
-      void share?.settle(); // no call went
-      if (!(error instanceof UpstreamThrottledError)) this.onError(asPresenceError(error), 0);
-      return undefined;
-    }
-  }
-
-  private async ask(chunk: Chunk): Promise<void> {
+  private async ask(chunk: BatchChunk): Promise<void> {
     const clientIds = chunk.keys.map((key) => key.clientId);
     try {
       this.observer.batchSize(clientIds.length);
@@ -225,24 +205,6 @@ export class PresencePoller implements PresenceWatch {
   }
 }
 
-/** Keys grouped by instance (one call names one InstanceId), then cut into 10-ID calls. */
-function chunked(keys: readonly PresenceKey[]): Chunk[] {
-  const byInstance = new Map<string, PresenceKey[]>();
-  for (const key of keys) {
-    const list = byInstance.get(key.instanceId) ?? [];
-    list.push(key);
-    byInstance.set(key.instanceId, list);
-  }
-  const chunks: Chunk[] = [];
-  for (const [instanceId, list] of byInstance) {
-    // BatchQuerySessionByClientIds: at most 10 Client IDs per call.
-    for (let i = 0; i < list.length; i += MAX_CLIENT_IDS_PER_BATCH_CALL) {
-      chunks.push({ instanceId, keys: list.slice(i, i + MAX_CLIENT_IDS_PER_BATCH_CALL) });
-    }
-  }
-  return chunks;
-}
-
 /**
  * The poller from the validated configuration. `budgetStore` must be the store the dispatcher's
  * budget uses (Redis when shared), so that the account budget counts polls and queries together.
@@ -251,19 +213,15 @@ export function createPresencePoller(
   config: { presence: PresenceConfig; subscriptions: SubscriptionConfig; upstream: UpstreamConfig },
   dependencies: { api: SessionApi; budgetStore: BudgetStore; observer?: PresenceObserver; onError?: PresencePollerOptions['onError'] },
 ): PresencePoller {
-  const { batchQps } = config.presence;
-  // The longest a call may last, as the dispatcher's budget has it (presence-core.ts): a grant
-  // counts that long unless its call ends sooner.
-  const maxCallMs = config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs;
   return new PresencePoller({
     api: dependencies.api,
-    accountBudget: new CallBudget({ store: dependencies.budgetStore, action: SessionAction.Batch, limitPerSecond: batchQps, maxCallMs }),
-    shareBudget: new CallBudget({
-      store: dependencies.budgetStore,
-      action: `${SessionAction.Batch}:subscriptions`,
-      // At least one call per second, or a small account with a small share could never poll.
-      limitPerSecond: Math.max(1, Math.floor(batchQps * config.subscriptions.budgetShare)),
-      maxCallMs,
+    ...batchShareBudgets(dependencies.budgetStore, {
+      name: 'subscriptions',
+      batchQps: config.presence.batchQps,
+      share: config.subscriptions.budgetShare,
+      // The longest a call may last, as the dispatcher's budget has it (presence-core.ts): a grant
+      // counts that long unless its call ends sooner.
+      maxCallMs: config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs,
     }),
     intervalMs: config.subscriptions.pollIntervalMs,
     observer: dependencies.observer,
