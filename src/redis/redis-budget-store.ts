@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import type { BudgetDecision, BudgetStore } from '../presence/budget';
+import type { RedisConnection } from './redis-client';
 
 /**
  * The account-wide call budget shared by every replica: a sliding log per action in one sorted set,
@@ -11,6 +11,14 @@ import type { BudgetDecision, BudgetStore } from '../presence/budget';
  * Each member is one grant; its score is the latest time its call may reach the upstream (budget.ts,
  * BudgetStore): the grant time plus `pendingMs` until the replica settles it, then the settle time.
  * Microsecond scores: several grants per millisecond are normal under load.
+ *
+ * On a Redis Cluster the scripts run on the master of the log's slot: each touches that one key, so
+ * it needs no hash tag, and the key keeps its name on a single Redis (a renamed key would split the
+ * budget in two while old and new replicas run side by side). A master's failover may lose the
+ * grants it had not yet replicated (replication is asynchronous), but its replica takes over only
+ * after cluster-node-timeout (default 15 s): by then those grants have left the window, unless
+ * their calls are still running (a call is bounded by `pendingMs`), and the replicas that granted
+ * them hold back meanwhile (FailoverBudgetStore).
  */
 const ACQUIRE = `
 local t = redis.call('TIME')
@@ -43,7 +51,7 @@ return 1
 const ACQUIRE_COMMAND = 'presenceGraphBudgetAcquire';
 const SETTLE_COMMAND = 'presenceGraphBudgetSettle';
 
-type WithBudgetCommands = Redis & {
+type WithBudgetCommands = RedisConnection & {
   [ACQUIRE_COMMAND](key: string, limit: number, windowMs: number, pendingMs: number, member: string): Promise<[number, number]>;
   [SETTLE_COMMAND](key: string, member: string, windowMs: number): Promise<number>;
 };
@@ -52,7 +60,7 @@ export class RedisBudgetStore implements BudgetStore {
   private readonly redis: WithBudgetCommands;
 
   constructor(
-    redis: Redis,
+    redis: RedisConnection,
     private readonly keyPrefix = 'presence-graph:budget:',
   ) {
     // defineCommand sends EVALSHA and loads the script only when Redis does not have it yet.

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisConnection } from './redis-client';
 
 /**
  * Apollo's `KeyValueCache` over the process's Redis connection: where Automatic Persisted Queries
@@ -7,10 +7,12 @@ import type Redis from 'ioredis';
  *
  * A Redis outage degrades APQ, never a request: a failed read is a miss (the client re-sends the
  * full query, as the APQ protocol provides) and a failed write is dropped.
+ *
+ * Every command names one key, so a Redis Cluster serves it as it is (the key's own slot).
  */
 export class RedisKeyValueCache {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     /** Apollo adds its own `apq:` after this prefix. */
     private readonly keyPrefix: string,
   ) {}

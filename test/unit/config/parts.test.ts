@@ -28,7 +28,9 @@ describe('config parts, each on its own', () => {
   });
 
   it('redis: nothing shared unless REDIS_URL is set, and a malformed one never quoted', () => {
-    expect(redisSettings({})).toEqual({ redisUrl: undefined, redisKeyPrefix: 'presence-graph:', upstreamReplicas: 2 });
+    expect(redisSettings({})).toEqual({ redisUrl: undefined, redisCluster: false, redisKeyPrefix: 'presence-graph:', upstreamReplicas: 2 });
+    expect(redisSettings({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000' })).toMatchObject({ redisCluster: true });
+    expect(() => redisSettings({ REDIS_CLUSTER: 'true', REDIS_URL: 'redis://10.0.0.1:7000,10.0.0.2:7000' })).toThrow(/one or more, comma-separated/);
     expect(() => redisSettings({ REDIS_URL: 'redis//:pw@host' })).toThrow(/value given is not \(not shown/);
   });
 

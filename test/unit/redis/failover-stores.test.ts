@@ -1,8 +1,7 @@
-import type Redis from 'ioredis';
 import { FailoverBudgetStore } from '../../../src/redis/failover-budget-store';
 import { FailoverPresenceCache } from '../../../src/redis/failover-presence-cache';
 import { RedisBudgetStore } from '../../../src/redis/redis-budget-store';
-import { connectRedis, createRedisClient, REDIS_REJOIN_WITHIN_MS } from '../../../src/redis/redis-client';
+import { connectRedis, createRedisClient, REDIS_REJOIN_WITHIN_MS, type RedisConnection } from '../../../src/redis/redis-client';
 import { RedisPresenceCache } from '../../../src/redis/redis-presence-cache';
 import { capturedLogger, linesSaying } from '../../support/captured-logs';
 import { closedPort, describeWithRedis, startPrivateRedis, type PrivateRedis } from '../../support/redis';
@@ -82,7 +81,7 @@ describeWithRedis('the failover stores when a private Redis is killed and starte
     await server?.kill();
   });
 
-  const inRedis = (redis: Redis, key: string) => redis.exists(key);
+  const inRedis = (redis: RedisConnection, key: string) => redis.exists(key);
 
   it('shares through Redis, falls back when it dies, and rejoins once it answers again', async () => {
     const windowMs = 200;
