@@ -12,6 +12,11 @@ export interface MqttBrokerOptions {
   port: number;
   /** Fed with every session that opens and closes: the truth the OpenAPI emulator answers from. */
   sessions: LiveSessions;
+  /**
+   * Called with the aedes instance before the broker listens, so an observer (the status notices)
+   * sees every connection from the first one.
+   */
+  observe?: (aedes: AedesModule.Aedes) => void;
   logger?: LocalLogger;
 }
 
@@ -53,6 +58,7 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   // reported before the new one registers); LiveSessions counts connections per Client ID anyway.
   aedes.on('client', (client) => sessions.connected(client.id));
   aedes.on('clientDisconnect', (client) => sessions.disconnected(client.id));
+  options.observe?.(aedes);
 
   // Sockets that never finished CONNECT are not aedes clients: track them so close() ends them too.
   const sockets = new Set<Socket>();
