@@ -45,10 +45,44 @@ export type DevicePresenceArgs = {
   exact?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
+/** A page of devices (Relay connection). */
+export type DeviceConnection = {
+  __typename?: 'DeviceConnection';
+  edges: Array<DeviceEdge>;
+  pageInfo: PageInfo;
+  /** Devices in the whole list, not only this page. */
+  totalCount: Scalars['Int']['output'];
+};
+
+export type DeviceEdge = {
+  __typename?: 'DeviceEdge';
+  cursor: Scalars['String']['output'];
+  node: Device;
+};
+
+/** How many devices of a group are online, from the client status notices. */
+export type GroupPresence = {
+  __typename?: 'GroupPresence';
+  /** False while start-up or a gap in the notices leaves some device's status unconfirmed (the counts may be off until the verifier or fresh notices confirm them). */
+  complete: Scalars['Boolean']['output'];
+  /** Devices of the group this service has seen at all: a device never seen is in neither count. */
+  known: Scalars['Int']['output'];
+  /** Devices of the group online now, as the notices (and the batch answers that seeded them) say. */
+  online: Scalars['Int']['output'];
+};
+
+/** Relay page information. */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** Pass as `after` for the next page. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
 /** An online status with its freshness. */
 export type Presence = {
   __typename?: 'Presence';
-  /** When this service asked the upstream (the call was sent): the status is no older than that. */
+  /** When this service asked the upstream (the call was sent): the status is no older than that. For source EVENTS, when the notice that decided it was stamped. */
   checkedAt: Scalars['DateTimeISO']['output'];
   /** Whether the device had a live MQTT session when checked. */
   online: Scalars['Boolean']['output'];
@@ -74,6 +108,7 @@ export type PresenceChange = {
 export type PresenceSource =
   | 'BATCH'
   | 'CACHE'
+  | 'EVENTS'
   | 'EXACT'
   | 'STALE';
 
@@ -83,6 +118,10 @@ export type Query = {
   device: Device;
   /** Several devices, in the order asked and with duplicates kept. A malformed or failed ID errors only at its own fields. */
   devices: Array<Device>;
+  /** How many devices of a group are online, from the client status notices. Refused (STATUS_NOTICES_OFF) where notices are off. */
+  groupPresence: GroupPresence;
+  /** The devices of a group online now, from the client status notices, in a stable order, `first` at a time (at most MAX_IDS_PER_REQUEST). Refused (STATUS_NOTICES_OFF) where notices are off. */
+  onlineDevices: DeviceConnection;
 };
 
 
@@ -94,6 +133,20 @@ export type QueryDeviceArgs = {
 
 export type QueryDevicesArgs = {
   clientIds: Array<Scalars['ID']['input']>;
+  instanceId?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryGroupPresenceArgs = {
+  groupId: Scalars['String']['input'];
+  instanceId?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryOnlineDevicesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: Scalars['Int']['input'];
+  groupId: Scalars['String']['input'];
   instanceId?: InputMaybe<Scalars['String']['input']>;
 };
 

@@ -7,7 +7,7 @@ import type { PresenceLookup, PresenceObserver } from './presence/types';
 import { FailoverBudgetStore } from './redis/failover-budget-store';
 import { FailoverPresenceCache } from './redis/failover-presence-cache';
 import { RedisBudgetStore } from './redis/redis-budget-store';
-import { REDIS_REJOIN_WITHIN_MS, connectRedis, createRedisClient, redisHostForLogs } from './redis/redis-client';
+import { REDIS_REJOIN_WITHIN_MS, connectRedis, createRedisClient, redisHostForLogs, type RedisConnection } from './redis/redis-client';
 import { RedisKeyValueCache } from './redis/redis-key-value-cache';
 import { RedisPresenceCache } from './redis/redis-presence-cache';
 import type { ReadinessCheck } from './server/http/http-app';
@@ -20,6 +20,8 @@ export interface PresenceCore {
   budgetStore: BudgetStore;
   /** Automatic Persisted Queries shared by the replicas (Redis); unset: Apollo's in-memory default. */
   apqCache?: RedisKeyValueCache;
+  /** The shared Redis (or Redis Cluster) connection with REDIS_URL: the status notices' table lives there too. */
+  redis?: RedisConnection;
   readiness: ReadinessCheck[];
   close(): Promise<void>;
 }
@@ -38,31 +40,32 @@ export async function createPresenceCore(
   let budgetStore: BudgetStore | undefined;
   let cache: PresenceCacheStore | undefined;
   let apqCache: RedisKeyValueCache | undefined;
+  let redis: RedisConnection | undefined;
   const readiness: ReadinessCheck[] = [];
   const closers: Array<() => Promise<void>> = [];
 
   if (config.redisUrl) {
-    const redis = createRedisClient(config.redisUrl, logger);
-    const connected = await connectRedis(redis, logger);
+    const client = (redis = createRedisClient(config.redisUrl, logger, { cluster: config.redisCluster }));
+    const connected = await connectRedis(client, logger);
     const prefix = config.redisKeyPrefix;
-    budgetStore = new FailoverBudgetStore(new RedisBudgetStore(redis, `${prefix}budget:`), {
+    budgetStore = new FailoverBudgetStore(new RedisBudgetStore(client, `${prefix}budget:`), {
       replicas: config.upstreamReplicas,
       logger,
       peerRejoinMs: REDIS_REJOIN_WITHIN_MS,
     });
-    cache = new FailoverPresenceCache(new RedisPresenceCache(redis, `${prefix}presence:`), logger);
-    apqCache = new RedisKeyValueCache(redis, prefix);
+    cache = new FailoverPresenceCache(new RedisPresenceCache(client, `${prefix}presence:`), logger);
+    apqCache = new RedisKeyValueCache(client, prefix);
     readiness.push({
       name: 'redis',
       async check() {
         // ioredis's own reason ("Stream isn't writeable…") tells an operator nothing. Not the host:
         // /readyz needs no credentials, and the start log names it.
-        await redis.ping().catch(() => {
+        await client.ping().catch(() => {
           throw new Error('Redis (REDIS_URL) does not answer');
         });
       },
     });
-    closers.push(async () => void redis.disconnect());
+    closers.push(async () => void client.disconnect());
     if (connected) logger.info({ redis: redisHostForLogs(config.redisUrl) }, 'QPS budget, presence cache and persisted queries shared through Redis');
   }
 
@@ -74,6 +77,7 @@ export async function createPresenceCore(
     lookup: dispatcher,
     budgetStore: accountBudgetStore,
     apqCache,
+    redis,
     readiness,
     async close() {
       dispatcher.close();

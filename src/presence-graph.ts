@@ -11,6 +11,7 @@ import type { PresenceWatch } from './presence/presence-watch';
 import type { PresenceError } from './presence/errors';
 import type { SessionApi } from './presence/session-api';
 import { createPresenceCore, type PresenceCore } from './presence-core';
+import { startStatusNotices, type StatusNotices } from './presence-notices';
 import type { Logger } from './common/logger';
 import { PresenceMetrics } from './server/observability/metrics';
 import { createPresenceService } from './server/presence-service';
@@ -56,18 +57,36 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     const metrics = new PresenceMetrics();
     const core = await createPresenceCore(config, api, metrics, logger);
     cleanups.push(() => core.close());
-    // Subscriptions: the local broker pushes changes; Alibaba Cloud is polled by one shared poller.
-    const watch: PresenceWatch = local
-      ? new LiveSessionsWatch(local.sessions, local.instanceId)
+    // Subscriptions without notices: the local broker pushes changes; Alibaba Cloud is polled by one
+    // shared poller (which also watches instances whose notices are not consumed).
+    const polled = local
+      ? undefined
       : createPresencePoller(config, { api, budgetStore: core.budgetStore, observer: metrics, onError: pollFailureLog(logger) });
-    cleanups.push(async () => watch.close());
+    if (polled) cleanups.push(async () => polled.close());
+    let notices: StatusNotices | undefined;
+    if (config.statusNotices.enabled) {
+      notices = await startStatusNotices(config, {
+        core,
+        dispatcher: core.lookup,
+        api,
+        local,
+        metrics,
+        logger,
+        otherInstances: polled,
+        onVerifyError: pollFailureLog(logger, 60_000, 'presence table verification failed'),
+      });
+      cleanups.push(() => notices!.close());
+    }
+    const watch: PresenceWatch = notices?.watch ?? polled ?? new LiveSessionsWatch(local!.sessions, local!.instanceId);
+    if (!notices && local) cleanups.push(async () => watch.close());
     const service = await createPresenceService({
       config,
-      lookup: core.lookup,
+      lookup: notices?.lookup ?? core.lookup,
       metrics,
       logger,
       readiness: core.readiness,
       watch,
+      groups: notices?.groups,
       apqCache: core.apqCache,
     });
     cleanups.push(() => service.stop());
@@ -79,6 +98,7 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         defaultInstanceId: config.defaultInstanceId,
         // Where upstream calls go: error messages, which callers see, leave it out (upstream-errors.ts).
         upstreamEndpoint,
+        statusNotices: notices ? notices.source : 'off',
         ...(local && { mqttUrl: local.mqttUrl, openApiEndpoint: local.endpoint, demoDevices: local.demoDevices }),
       },
       `Presence Graph ready at ${url}`,
@@ -94,14 +114,14 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
  * A failing upstream fails every poll round: one warning a minute says so (with how many calls
  * failed meanwhile) instead of one per call. Upstream errors carry no secrets.
  */
-function pollFailureLog(logger: Logger, everyMs = 60_000): (error: PresenceError) => void {
+function pollFailureLog(logger: Logger, everyMs = 60_000, what = 'subscription poll failed'): (error: PresenceError) => void {
   let lastAtMs = -Infinity;
   let failed = 0;
   return (error) => {
     failed++;
     if (Date.now() - lastAtMs < everyMs) return;
     lastAtMs = Date.now();
-    logger.warn({ code: error.code, upstream: error.upstream, failedCalls: failed }, `subscription poll failed: ${error.message}`);
+    logger.warn({ code: error.code, upstream: error.upstream, failedCalls: failed }, `${what}: ${error.message}`);
     failed = 0;
   };
 }

@@ -67,6 +67,24 @@ export function url(env: Env, name: string, example: string): string | undefined
   return raw;
 }
 
+/**
+ * `amqp://host:port` or `amqps://host:port`. With `userinfo: false` a user or password in the URL is
+ * refused: the cloud's login is the signed one, made from the AccessKey, and a password there would
+ * only end up in logs. The value is never quoted back, in case it holds one anyway.
+ */
+export function amqpUrl(env: Env, name: string, options: { userinfo: boolean }): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  const parsed = parsedUrl(raw);
+  if (!parsed || (parsed.protocol !== 'amqp:' && parsed.protocol !== 'amqps:') || !parsed.hostname) {
+    throw new ConfigError(`${name} must be a URL such as amqps://mqtt-cn-xxx.mqtt.aliyuncs.com:5671 (amqp:// without TLS); the value given is not (not shown)`);
+  }
+  if (!options.userinfo && (parsed.username || parsed.password)) {
+    throw new ConfigError(`${name} must not carry a user or password: the login is signed with the AccessKey, as Alibaba's server SDK does (the value is not shown)`);
+  }
+  return raw;
+}
+
 /** The URL, or undefined for text that is not one: each caller words its own message. */
 export function parsedUrl(raw: string): URL | undefined {
   try {

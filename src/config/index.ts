@@ -5,11 +5,12 @@
  * with a message naming the variable and the value, so an operator fixes the deployment rather than
  * debugging the service.
  */
-import { deepFreeze, integer, oneOf, text, type Env } from './env';
+import { ConfigError, deepFreeze, integer, oneOf, text, type Env } from './env';
 import { localInstanceConfig, type LocalInstanceConfig } from './local';
 import { presenceConfig, subscriptionConfig, type PresenceConfig, type SubscriptionConfig } from './presence';
 import { redisSettings, type RedisSettings } from './redis';
 import { securityConfig, type SecurityConfig } from './security';
+import { statusNoticesConfig, type StatusNoticesConfig } from './status-notices';
 import { upstreamConfig, type PresenceSource, type UpstreamConfig } from './upstream';
 import { webConfig, type WebConfig } from './web';
 
@@ -18,6 +19,7 @@ export type { ApiKeyConfig, AuthMode, JwtConfig } from './auth';
 export { LOCAL_DEFAULTS, type LocalInstanceConfig } from './local';
 export type { PresenceConfig, SubscriptionConfig } from './presence';
 export type { CostLimits, SecurityConfig } from './security';
+export type { StatusNoticesConfig } from './status-notices';
 export type { AccessKeyCredential, PresenceSource, UpstreamConfig } from './upstream';
 export type { WebConfig } from './web';
 
@@ -35,6 +37,7 @@ export interface AppConfig extends RedisSettings {
   subscriptions: SubscriptionConfig;
   web: WebConfig;
   security: SecurityConfig;
+  statusNotices: StatusNoticesConfig;
 }
 
 export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
@@ -56,8 +59,27 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     subscriptions: subscriptionConfig(env),
     web: webConfig(env, nodeEnv),
     security: securityConfig(env, nodeEnv),
+    statusNotices: statusNoticesConfig(env, source, local.noticesUrl),
   };
+  assertNoticesShared(config);
   return deepFreeze(config);
+}
+
+/**
+ * Replicas consuming the cloud's notices are competing consumers: each gets some of the notices, so
+ * without one shared table each would answer from a part of them. The local instance is one per
+ * process, so only the cloud (or a shared local instance reached as `alibaba`) needs Redis.
+ */
+function assertNoticesShared(config: AppConfig): void {
+  const { statusNotices } = config;
+  if (statusNotices.enabled && config.source === 'alibaba' && !config.defaultInstanceId) {
+    throw new ConfigError('Status notices need MQTT_INSTANCE_ID: the instance whose STATUS queue is consumed, and the instance the notices are about');
+  }
+  if (statusNotices.enabled && config.source === 'alibaba' && config.upstreamReplicas > 1 && !config.redisUrl) {
+    throw new ConfigError(
+      `Status notices with UPSTREAM_REPLICAS=${config.upstreamReplicas} need REDIS_URL: replicas share the notices as competing consumers, so they must share one presence table; set REDIS_URL, or UPSTREAM_REPLICAS=1 for a single replica`,
+    );
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 /** The embedded local instance (PRESENCE_SOURCE=local, the default): broker, emulator and its identity. */
-import { integer, text, type Env } from './env';
+import { amqpUrl, integer, text, type Env } from './env';
 
 /** Fixed development identity of the local instance: not secrets, printed by `npm run local-instance`. */
 export const LOCAL_DEFAULTS = Object.freeze({
@@ -25,6 +25,14 @@ export interface LocalInstanceConfig {
   /** Calls per rolling second the emulator admits before SystemOverFlow, like the account, @default 100 / 500. */
   batchQps?: number;
   exactQps?: number;
+  /**
+   * LOCAL_STATUS_NOTICES_URL: a real AMQP broker (`amqp://guest:guest@127.0.0.1:5672`) the local
+   * instance publishes its status notices to, and the service consumes them from with the signed
+   * login. Unset: they reach the service in-process.
+   */
+  noticesUrl?: string;
+  /** Port of the endpoint that checks signed AMQP logins for RabbitMQ's HTTP auth backend. */
+  amqpAuthPort?: number;
 }
 
 export function localInstanceConfig(env: Env): LocalInstanceConfig {
@@ -39,5 +47,7 @@ export function localInstanceConfig(env: Env): LocalInstanceConfig {
     demoDevices: integer(env, 'LOCAL_DEMO_DEVICES', 3, 0, 10000),
     batchQps: integer(env, 'LOCAL_BATCH_QPS', 100, 1, 100000),
     exactQps: integer(env, 'LOCAL_EXACT_QPS', 500, 1, 100000),
+    noticesUrl: amqpUrl(env, 'LOCAL_STATUS_NOTICES_URL', { userinfo: true }),
+    amqpAuthPort: integer(env, 'LOCAL_AMQP_AUTH_PORT', 15680, 0, 65535),
   };
 }

@@ -1,4 +1,5 @@
 import type { RequestPresence } from '../presence/presence-loaders';
+import type { GroupPresence } from '../presence/status-notices/group-presence';
 import type { PresenceWatch } from '../presence/presence-watch';
 import type { PresenceKey } from '../presence/types';
 import type { Caller } from '../common/caller';
@@ -17,6 +18,8 @@ export interface GraphQLContext {
   requestCost?: { fields: number };
   /** The instance used when a query names none (MQTT_INSTANCE_ID; the local instance by default). */
   defaultInstanceId?: string;
+  /** Lists and counts of a group from the status notices; absent where notices are off. One per process. */
+  groups?: GroupPresence;
   /** Present on operations over WebSocket (graphql-ws): what `presenceChanged` needs. */
   subscriptions?: PresenceSubscriptions;
 }

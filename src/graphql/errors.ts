@@ -62,6 +62,7 @@ export function presenceExtensions(error: PresenceError): Record<string, unknown
     case PresenceErrorCode.UpstreamUnavailable:
     case PresenceErrorCode.UpstreamAuthFailed:
     case PresenceErrorCode.UpstreamRejected:
+    case PresenceErrorCode.StatusNoticesOff:
       break;
     default: {
       const unhandled: never = error.code;

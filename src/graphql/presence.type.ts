@@ -11,6 +11,12 @@ export enum PresenceSource {
   CACHE = 'CACHE',
   /** The last known status, served because the upstream is failing (PRESENCE_STALE_IF_ERROR_MS). */
   STALE = 'STALE',
+  /**
+   * The client status notices (connect, disconnect, tcpclean) decide it, with no upstream call:
+   * `checkedAt` is when the notice (or the batch answer the table was seeded from) was stamped, and
+   * no notice since has changed it.
+   */
+  EVENTS = 'EVENTS',
 }
 
 registerEnumType(PresenceSource, { name: 'PresenceSource', description: 'Where an online status came from.' });
@@ -21,7 +27,10 @@ export class Presence {
   @Field(() => Boolean, { description: 'Whether the device had a live MQTT session when checked.' })
   online!: boolean;
 
-  @Field(() => GraphQLISODateTime, { description: 'When this service asked the upstream (the call was sent): the status is no older than that.' })
+  @Field(() => GraphQLISODateTime, {
+    description:
+      'When this service asked the upstream (the call was sent): the status is no older than that. For source EVENTS, when the notice that decided it was stamped.',
+  })
   checkedAt!: Date;
 
   @Field(() => Boolean, { description: 'True when the upstream is failing and this is the last known status.' })
@@ -44,4 +53,5 @@ const SOURCE_OF_ORIGIN: Record<PresenceStatus['origin'], PresenceSource | undefi
   upstream: undefined,
   cache: PresenceSource.CACHE,
   stale: PresenceSource.STALE,
+  events: PresenceSource.EVENTS,
 };

@@ -142,6 +142,10 @@ function visitRequestedDevices(
       case 'presenceChanged':
         for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId, fields);
         break;
+      case 'onlineDevices':
+        // The page's devices are not known before it runs: count the most it may hold.
+        for (let i = 0; i < (typeof args.first === 'number' ? Math.max(0, args.first) : 0); i++) visit(undefined, undefined, fields);
+        break;
       case '_entities':
         for (const representation of asArray(args.representations)) {
           const ref = representation as Record<string, unknown> | null;
@@ -154,7 +158,8 @@ function visitRequestedDevices(
 }
 
 // presenceChanged: each of its devices sends events carrying the whole selection, the first at once.
-const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', '_entities', 'presenceChanged']);
+// onlineDevices: a page of `first` devices, each carrying the connection's whole selection (an upper bound).
+const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', '_entities', 'presenceChanged', 'onlineDevices']);
 
 /**
  * The variables as execution will see them: a variable the request leaves out takes its default

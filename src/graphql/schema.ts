@@ -5,6 +5,7 @@ import { parse, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphQLContext } from './context';
 import { DEVICE_FIELD_RESOLVERS, DeviceResolver, QUERY_RESOLVERS } from './device.resolver';
+import { GroupPresenceResolver } from './group-presence.resolver';
 import { PresenceChangedResolver } from './presence-changed.resolver';
 import { Device } from './device.type';
 import { resolveInstanceId } from './instance-id';
@@ -13,7 +14,7 @@ import { InvalidInputError } from '../presence/errors';
 // Federation 2: the directives type-graphql emits must be imported from the spec they belong to.
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
 
-const RESOLVERS = [DeviceResolver, PresenceChangedResolver] as const;
+const RESOLVERS = [DeviceResolver, GroupPresenceResolver, PresenceChangedResolver] as const;
 
 /** The SDL of this subgraph, directives kept: what `npm run schema` writes and `_service { sdl }` serves. */
 export async function buildPresenceSdl(): Promise<string> {

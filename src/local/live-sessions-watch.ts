@@ -25,11 +25,7 @@ export class LiveSessionsWatch implements PresenceWatch {
 
   watch(keys: Parameters<PresenceWatch['watch']>[0], listener: PresenceListener): () => void {
     const foreign = keys.find((key) => key.instanceId !== this.instanceId);
-    if (foreign) {
-      throw new InvalidInputError(
-        `Instance ${JSON.stringify(foreign.instanceId)} is not the local instance ${JSON.stringify(this.instanceId)}: with PRESENCE_SOURCE=local, subscriptions watch the embedded broker only`,
-      );
-    }
+    if (foreign) throw otherInstanceRefused(foreign.instanceId, this.instanceId);
     let active = true;
     let unwatch = (): void => undefined;
     // Registering and reading the current statuses in one synchronous step: no broker event can fall
@@ -53,4 +49,11 @@ export class LiveSessionsWatch implements PresenceWatch {
     this.sessions.off('change', this.onChange);
     this.registry.clear();
   }
+}
+
+/** The local instance has one instance: a subscription to another one is the caller's mistake. */
+export function otherInstanceRefused(instanceId: string, localInstanceId: string): InvalidInputError {
+  return new InvalidInputError(
+    `Instance ${JSON.stringify(instanceId)} is not the local instance ${JSON.stringify(localInstanceId)}: with PRESENCE_SOURCE=local, subscriptions watch the embedded broker only`,
+  );
 }

@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalInstanceConfig } from '../config';
+import { startAmqpAuthEndpoint, type AmqpAuthEndpoint } from './amqp-auth-endpoint';
+import { startAmqpNoticePublisher } from './amqp-notice-publisher';
 import { startSimulatedDevices } from './device-simulator';
 import { LiveSessions } from './live-sessions';
 import { silentLogger, type LocalLogger } from './logger';
 import { startMqttBroker, type MqttBroker } from './mqtt-broker';
 import { startOpenApiEmulator, type OpenApiEmulator } from './openapi-emulator';
+import { StatusNoticeEmitter, type LocalStatusNotices } from './status-notice-emitter';
 
 /**
  * The local instance: what `npm start` runs when nothing is configured. An embedded MQTT broker whose
@@ -23,6 +26,13 @@ export interface LocalInstance {
   accessKeyId: string;
   /** A fixed local development value, not a secret; still, never log it. */
   accessKeySecret: string;
+  /** The client status notices of the embedded broker, as the cloud sends them; in-process. */
+  notices: LocalStatusNotices;
+  /**
+   * With LOCAL_STATUS_NOTICES_URL: where RabbitMQ's HTTP auth backend asks about signed logins
+   * (scripts/prepare-rabbitmq.sh points it there), e.g. http://127.0.0.1:15680/auth.
+   */
+  amqpAuthUrl?: string;
   /** Client IDs of the demo devices connected at start. */
   demoDevices: readonly string[];
   /** Disconnects the demo devices, then stops the emulator and the broker. */
@@ -38,7 +48,18 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    const broker = await startMqttBroker({ host, port: config.mqttPort, sessions, logger });
+    const notices = new StatusNoticeEmitter({ logger });
+    let amqpAuth: AmqpAuthEndpoint | undefined;
+    if (config.noticesUrl) {
+      // Publishing starts before the broker, so no notice (the demo devices' included) is missed, and
+      // stops after it (stops run in reverse), so the broker's last tcpcleans go out too.
+      const publisher = startAmqpNoticePublisher({ url: config.noticesUrl, logger });
+      notices.subscribe((body) => publisher.publish(body));
+      stops.push(() => publisher.close());
+      amqpAuth = await startAmqpAuthEndpoint({ instanceId, accessKeyId, accessKeySecret, host, port: config.amqpAuthPort ?? 0, logger });
+      stops.push(() => amqpAuth!.close());
+    }
+    const broker = await startMqttBroker({ host, port: config.mqttPort, sessions, logger, observe: (aedes) => notices.observe(aedes) });
     stops.push(() => broker.close());
     const emulator = await startOpenApiEmulator({
       host,
@@ -59,7 +80,7 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
     if (devices.clientIds.length > 0 && batchLagMs > 0) await sleep(batchLagMs);
 
     logger.info(
-      { endpoint: emulator.endpoint, mqttUrl: broker.url, instanceId, accessKeyId, demoDevices: devices.clientIds.length },
+      { endpoint: emulator.endpoint, mqttUrl: broker.url, instanceId, accessKeyId, demoDevices: devices.clientIds.length, amqpAuthUrl: amqpAuth?.url },
       'local instance started (embedded MQTT broker and OpenAPI emulator)',
     );
     let stopping: Promise<void> | undefined;
@@ -72,6 +93,8 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
       instanceId,
       accessKeyId,
       accessKeySecret,
+      notices,
+      amqpAuthUrl: amqpAuth?.url,
       demoDevices: devices.clientIds,
       stop: () => (stopping ??= stopAll()),
     };

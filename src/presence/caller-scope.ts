@@ -25,3 +25,8 @@ export function scopePredicate(scope: Scope): (key: PresenceKey) => boolean {
 function allowAll(): boolean {
   return true;
 }
+
+/** Whether the scope covers a whole group of an instance: what listing or counting the group needs. */
+export function groupInScope(scope: Scope, instanceId: string, groupId: string): boolean {
+  return scope.instances.some((pattern) => matchesPattern(pattern, instanceId)) && scope.groups.some((pattern) => matchesPattern(pattern, groupId));
+}

@@ -11,6 +11,7 @@ export enum PresenceErrorCode {
   UpstreamRejected = 'UPSTREAM_REJECTED',
   Forbidden = 'FORBIDDEN',
   RateLimited = 'RATE_LIMITED',
+  StatusNoticesOff = 'STATUS_NOTICES_OFF',
 }
 
 /** What the upstream said, kept for operators: the RequestId is what Alibaba support asks for. */
@@ -65,6 +66,14 @@ export class RateLimitedError extends PresenceError {
   constructor(message: string, readonly retryAfterMs: number) {
     super(message);
   }
+}
+
+/**
+ * A question only the status notices can answer (which devices of a group are online, how many) on a
+ * deployment that has them off. Never sent upstream: the batch action cannot list a group.
+ */
+export class StatusNoticesOffError extends PresenceError {
+  readonly code = PresenceErrorCode.StatusNoticesOff;
 }
 
 /** SystemOverFlow / Throttling.* from the upstream, or no local budget in time. */

@@ -8,7 +8,7 @@ export interface PresenceKey {
 }
 
 /** Where an answer came from; also the `result` label of `presence_lookups_total`. */
-export type PresenceOrigin = 'upstream' | 'cache' | 'stale';
+export type PresenceOrigin = 'upstream' | 'cache' | 'stale' | 'events';
 
 export interface PresenceStatus {
   online: boolean;

@@ -11,6 +11,7 @@ import { scopePredicate } from '../presence/caller-scope';
 import { FairShare } from '../presence/fair-share';
 import { RequestPresence } from '../presence/presence-loaders';
 import type { PresenceWatch } from '../presence/presence-watch';
+import type { GroupPresence } from '../presence/status-notices/group-presence';
 import type { PresenceLookup } from '../presence/types';
 import { AuthRefusalLog } from './auth/auth-refusal-log';
 import { authenticateRequest } from './auth/authenticate-request';
@@ -39,6 +40,8 @@ export interface PresenceServiceOptions {
   readiness?: readonly ReadinessCheck[];
   /** Where subscriptions get presence changes (local broker or shared poller); one per process. */
   watch: PresenceWatch;
+  /** Lists and counts of a group from the status notices; absent where they are off. */
+  groups?: GroupPresence;
   /** Where Automatic Persisted Queries are kept (Redis when shared); @default Apollo's in-memory LRU. */
   apqCache?: PersistedQueryOptions['cache'];
 }
@@ -128,6 +131,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
         allowance: fairShare?.allowanceFor(caller.name),
       }),
       defaultInstanceId: config.defaultInstanceId,
+      groups: options.groups,
       requestCost: { fields: 0 },
       subscriptions: { watch: options.watch, maxIdsPerSubscription: config.presence.maxIdsPerRequest, inScope: scope },
     };

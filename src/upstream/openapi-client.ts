@@ -112,6 +112,21 @@ export async function assertCredentialsAvailable(credential?: ExplicitCredential
 }
 
 /**
+ * The current AccessKey (with its STS token when temporary), resolved as the OpenAPI calls resolve
+ * theirs: for the status-notice login, which signs with the same credentials. Asked before every
+ * login, so a rotated or renewed key is picked up. Never logged.
+ */
+export function credentialProvider(credential?: ExplicitCredential): () => Promise<{ accessKeyId: string; accessKeySecret: string; securityToken?: string }> {
+  const source = new TaggedCredential(credential);
+  return async () => {
+    const model = await source.getCredential();
+    return model.securityToken
+      ? { accessKeyId: model.accessKeyId!, accessKeySecret: model.accessKeySecret!, securityToken: model.securityToken }
+      : { accessKeyId: model.accessKeyId!, accessKeySecret: model.accessKeySecret! };
+  };
+}
+
+/**
  * The SDK resolves the credential inside every call; a failure there surfaces as a bare `Error` whose
  * message may quote a profile file or a credentials-URI answer. Tagging it here keeps it apart from a
  * malformed upstream answer and keeps that text out of our errors.

@@ -2,7 +2,7 @@ import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/de
 import { startCatalogSubgraph, type CatalogDevice, type CatalogSubgraph } from '../fixtures/catalog-subgraph';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
+import { BATCH_PATH_ONLY, SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 
 type Fleet = { fleet: Array<{ clientId: string; name: string; online: boolean | null }> };
 
@@ -23,7 +23,7 @@ describe('the Presence Graph composed with a device catalog through @apollo/gate
   let gateway: TestGateway;
 
   beforeAll(async () => {
-    graph = await startTestGraph();
+    graph = await startTestGraph(BATCH_PATH_ONLY);
     // GID_fleet@@@device-1 … -12: real MQTT sessions on the local instance's broker.
     devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 12, groupId: 'GID_fleet', prefix: 'device-' });
     catalog = await startCatalogSubgraph(Array.from({ length: 120 }, (_, i) => record(i + 1)));

@@ -1,5 +1,5 @@
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
-import { startTestGraph, type TestGraph } from '../support/test-graph';
+import { BATCH_PATH_ONLY, startTestGraph, type TestGraph } from '../support/test-graph';
 
 type Devices = { devices: Array<{ clientId: string; online: boolean | null; presence: { online: boolean; source: string; checkedAt: string } | null }> };
 
@@ -11,7 +11,7 @@ type Devices = { devices: Array<{ clientId: string; online: boolean | null; pres
 describe('answers from the in-process cache', () => {
   let graph: TestGraph;
   beforeAll(async () => {
-    graph = await startTestGraph({ PRESENCE_CACHE_TTL_MS: '60000', LOCAL_DEMO_DEVICES: '2' });
+    graph = await startTestGraph({ ...BATCH_PATH_ONLY, PRESENCE_CACHE_TTL_MS: '60000', LOCAL_DEMO_DEVICES: '2' });
   });
   afterAll(async () => {
     await graph?.stop();

@@ -1,6 +1,6 @@
 import mqtt from 'mqtt';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
-import { startTestGraph, type TestGraph } from '../support/test-graph';
+import { BATCH_PATH_ONLY, startTestGraph, type TestGraph } from '../support/test-graph';
 import { waitFor } from '../support/wait-for';
 
 const BATCH_LAG_MS = 1500;
@@ -13,7 +13,7 @@ const BATCH_LAG_MS = 1500;
 describe('live presence from real MQTT connections', () => {
   let graph: TestGraph;
   beforeAll(async () => {
-    graph = await startTestGraph({ LOCAL_BATCH_LAG_MS: String(BATCH_LAG_MS) });
+    graph = await startTestGraph({ ...BATCH_PATH_ONLY, LOCAL_BATCH_LAG_MS: String(BATCH_LAG_MS) });
   });
   afterAll(async () => {
     await graph?.stop();

@@ -1,5 +1,5 @@
 import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
-import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
+import { BATCH_PATH_ONLY, SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 
 type DevicesResult = { data?: { devices: Array<{ clientId: string; online: boolean | null }> }; errors?: unknown[] };
 
@@ -15,7 +15,7 @@ describe('operation batching', () => {
   const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => id(from + i));
 
   beforeAll(async () => {
-    graph = await startTestGraph();
+    graph = await startTestGraph(BATCH_PATH_ONLY);
     devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 5, groupId: 'GID_batch', prefix: 'device-' });
   });
   afterAll(async () => {

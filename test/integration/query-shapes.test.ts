@@ -1,7 +1,7 @@
 import { DeviceOnlineDocument, DevicesOnlineDocument, FleetDashboardDocument } from '../../generated/graphql';
 import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
-import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
+import { BATCH_PATH_ONLY, SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 
 /**
  * However a client asks, every requested Client ID reaches the upstream in ⌈distinct IDs / 10⌉
@@ -16,7 +16,7 @@ describe('query shapes on the local instance', () => {
   const offline = (i: number) => `GID_shape@@@offline-${i}`;
 
   beforeAll(async () => {
-    graph = await startTestGraph();
+    graph = await startTestGraph(BATCH_PATH_ONLY);
     devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 12, groupId: 'GID_shape', prefix: 'online-' });
   });
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import mqtt from 'mqtt';
 import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
-import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
+import { BATCH_PATH_ONLY, SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 import { waitFor } from '../support/wait-for';
 
 /**
@@ -18,7 +18,7 @@ describe('many small requests at once', () => {
 
   beforeAll(async () => {
     // One test client stands for many callers: no per-caller share here.
-    graph = await startTestGraph({ CALLER_LOOKUPS_PER_SECOND: '0' });
+    graph = await startTestGraph({ ...BATCH_PATH_ONLY, CALLER_LOOKUPS_PER_SECOND: '0' });
     devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 20, groupId: 'GID_small', prefix: 'on-' });
   });
   afterAll(async () => {
@@ -51,7 +51,7 @@ describe('an upstream answering 20% SystemOverFlow and 5% InternalError', () => 
   let nextId = 0;
 
   beforeAll(async () => {
-    graph = await startTestGraph({ CALLER_LOOKUPS_PER_SECOND: '0' });
+    graph = await startTestGraph({ ...BATCH_PATH_ONLY, CALLER_LOOKUPS_PER_SECOND: '0' });
     devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 100, groupId: 'GID_faulty', prefix: 'on-' });
     graph.local!.emulator.setFaults({ systemOverFlowRate: 0.2, internalErrorRate: 0.05 });
   });
@@ -116,6 +116,7 @@ describe('stale answers when the upstream fails', () => {
 
   beforeAll(async () => {
     graph = await startTestGraph({
+      ...BATCH_PATH_ONLY,
       PRESENCE_CACHE_TTL_MS: '50',
       PRESENCE_STALE_IF_ERROR_MS: String(STALE_IF_ERROR_MS),
       UPSTREAM_RETRY_MAX_ATTEMPTS: '2',

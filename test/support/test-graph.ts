@@ -42,4 +42,12 @@ export async function startTestGraph(env: Record<string, string> = {}): Promise<
   };
 }
 
+/**
+ * For suites that count BatchQuerySessionByClientIds calls, or read sources BATCH, CACHE and STALE,
+ * on the local default: with status notices on (the local default), a device the broker has seen
+ * is answered from the presence table (source EVENTS) with no call at all. These suites prove the
+ * batch path itself; test/integration/status-notices/ counts what the notices save.
+ */
+export const BATCH_PATH_ONLY = Object.freeze({ STATUS_NOTICES: 'off' });
+
 export { SessionAction };

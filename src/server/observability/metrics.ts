@@ -1,5 +1,7 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SessionAction } from '../../presence/session-api';
+import type { NoticeObserver, NoticeOutcome } from '../../presence/status-notices/notice-observer';
+import type { StatusNoticeEvent } from '../../presence/status-notices/status-notice';
 import type { PresenceObserver, PresenceOrigin } from '../../presence/types';
 
 /**
@@ -7,7 +9,7 @@ import type { PresenceObserver, PresenceOrigin } from '../../presence/types';
  * no per-device labels: a label per Client ID would grow without bound and leak the fleet.
  * One registry per service instance, so tests can run several side by side.
  */
-export class PresenceMetrics implements PresenceObserver {
+export class PresenceMetrics implements PresenceObserver, NoticeObserver {
   readonly registry = new Registry();
 
   private readonly upstreamRequests = new Counter({
@@ -26,10 +28,48 @@ export class PresenceMetrics implements PresenceObserver {
 
   private readonly lookups = new Counter({
     name: 'presence_lookups_total',
-    help: 'Client ID lookups by how they were answered (upstream, cache, stale, error).',
+    help: 'Client ID lookups by how they were answered (upstream, cache, stale, events, error).',
     labelNames: ['result'] as const,
     registers: [this.registry],
   });
+
+  private readonly notices = new Counter({
+    name: 'presence_status_notices_total',
+    help: 'Client status notices by event (connect, disconnect, tcpclean, unknown) and outcome (applied, duplicate, ignored, malformed, rejected).',
+    labelNames: ['event', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly noticeLag = new Histogram({
+    name: 'presence_status_notice_lag_seconds',
+    help: 'How long after the broker stamped it a notice was applied (consumer lag).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+
+  private readonly verifierChecks = new Counter({
+    name: 'presence_table_verifications_total',
+    help: 'Devices of the presence table re-checked with BatchQuerySessionByClientIds by the verifier.',
+    registers: [this.registry],
+  });
+
+  private readonly verifierDisagreements = new Counter({
+    name: 'presence_table_disagreements_total',
+    help: 'Re-checked devices whose table status (older than STATUS_NOTICES_BATCH_LAG_MS) the batch answer contradicted; the table was repaired.',
+    registers: [this.registry],
+  });
+
+  /** Devices the presence table knows, read when scraped; set by `measureTable`. */
+  private readonly tableDevices = new Gauge({
+    name: 'presence_table_devices',
+    help: 'Devices the presence table knows (status notices on).',
+    registers: [this.registry],
+    collect: async () => {
+      if (this.tableSize) this.tableDevices.set(await this.tableSize().catch(() => NaN));
+    },
+  });
+
+  private tableSize: (() => Promise<number>) | undefined;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -53,6 +93,24 @@ export class PresenceMetrics implements PresenceObserver {
       this.lookupsBy.set(result, series);
     }
     series.inc(count);
+  }
+
+  notice(event: StatusNoticeEvent | 'unknown', outcome: NoticeOutcome): void {
+    this.notices.inc({ event, outcome });
+  }
+
+  noticeLagMs(ms: number): void {
+    this.noticeLag.observe(ms / 1000);
+  }
+
+  verified(checked: number, disagreed: number): void {
+    this.verifierChecks.inc(checked);
+    if (disagreed > 0) this.verifierDisagreements.inc(disagreed);
+  }
+
+  /** Where `presence_table_devices` is read from at each scrape. */
+  measureTable(size: () => Promise<number>): void {
+    this.tableSize = size;
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

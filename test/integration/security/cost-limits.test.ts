@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { bearer, opsKey, postJson, startApiKeyGraph } from '../../support/secured-graph';
+import { BATCH_PATH_ONLY } from '../../support/test-graph';
 import type { TestGraph } from '../../support/test-graph';
 
 /**
@@ -13,7 +14,7 @@ describe('cost limits', () => {
   const id = (i: number) => `GID_fleet-eu@@@truck-${i}`;
 
   beforeAll(async () => {
-    graph = await startApiKeyGraph();
+    graph = await startApiKeyGraph(BATCH_PATH_ONLY);
   });
   afterAll(async () => {
     await graph?.stop();

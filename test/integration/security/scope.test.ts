@@ -1,6 +1,7 @@
 import { startSimulatedDevices, type SimulatedDevices } from '../../../src/local/device-simulator';
 import { errorsByPath, postGraphQL } from '../../support/graphql-client';
 import { bearer, dashboardKey, startApiKeyGraph } from '../../support/secured-graph';
+import { BATCH_PATH_ONLY } from '../../support/test-graph';
 import type { TestGraph } from '../../support/test-graph';
 
 /**
@@ -14,7 +15,7 @@ describe('caller scope', () => {
   let secret: SimulatedDevices;
 
   beforeAll(async () => {
-    graph = await startApiKeyGraph();
+    graph = await startApiKeyGraph(BATCH_PATH_ONLY);
     fleet = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 2, groupId: 'GID_fleet-eu', prefix: 'truck-' });
     secret = await startSimulatedDevices({ url: graph.local!.mqttUrl, count: 1, groupId: 'GID_payroll', prefix: 'meter-' });
   });

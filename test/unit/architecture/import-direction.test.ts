@@ -6,7 +6,7 @@ import * as ts from 'typescript';
  * The folders of src/ and whom each may import (docs/architecture.md, "Who may import whom"): imports
  * point from the server down to the core, never back up, so a lower layer never learns about HTTP,
  * WebSocket or the composition root. `main.ts`, `presence-graph.ts` and `presence-core.ts` are the
- * composition root and may import everything.
+ * composition root (with `presence-notices.ts`) and may import everything.
  */
 const MAY_IMPORT: Record<string, readonly string[]> = {
   common: [],
@@ -18,7 +18,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   graphql: ['presence', 'common', 'config'],
   server: ['common', 'config', 'presence', 'upstream', 'local', 'redis', 'graphql'],
 };
-const COMPOSITION_ROOT = ['main.ts', 'presence-graph.ts', 'presence-core.ts'];
+const COMPOSITION_ROOT = ['main.ts', 'presence-graph.ts', 'presence-core.ts', 'presence-notices.ts'];
 
 const SRC = resolve(__dirname, '../../../src');
 

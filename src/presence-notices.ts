@@ -1,0 +1,178 @@
+/**
+ * The composition root of the status notices (status-notices.md): the presence table, the source of
+ * its notices (the cloud's STATUS queue over AMQP, the local instance's broker through a real AMQP
+ * broker, or in-process), the trust in it, its verifier, and what the service reads from it: answers
+ * (`online` from EVENTS), pushed subscriptions, and group lists and counts. One per process.
+ */
+import type { AppConfig } from './config';
+import type { Logger } from './common/logger';
+import { otherInstanceRefused } from './local/live-sessions-watch';
+import type { LocalInstance } from './local/local-instance';
+import type { PresenceCore } from './presence-core';
+import { batchShareBudgets, BudgetShare } from './presence/budget-share';
+import type { PresenceError } from './presence/errors';
+import type { PresenceWatch } from './presence/presence-watch';
+import type { SessionApi } from './presence/session-api';
+import { GroupPresence } from './presence/status-notices/group-presence';
+import { MemoryPresenceTable } from './presence/status-notices/memory-presence-table';
+import { NoticeBackedLookup } from './presence/status-notices/notice-backed-lookup';
+import { NoticeTrust } from './presence/status-notices/notice-trust';
+import { NoticeWatch } from './presence/status-notices/notice-watch';
+import { MemoryChangeFeed, type PresenceChangeFeed } from './presence/status-notices/presence-change-feed';
+import type { PresenceTableStore } from './presence/status-notices/presence-table';
+import { StatusNoticeSink } from './presence/status-notices/status-notice-sink';
+import { TableVerifier } from './presence/status-notices/table-verifier';
+import type { PresenceLookup } from './presence/types';
+import { RedisChangeFeed } from './redis/redis-change-feed';
+import { RedisPresenceTable } from './redis/redis-presence-table';
+import type { PresenceMetrics } from './server/observability/metrics';
+import { NoticeRefusalLog } from './server/observability/notice-refusal-log';
+import { credentialProvider } from './upstream/openapi-client';
+import { StatusNoticeConsumer } from './upstream/status-notices/status-notice-consumer';
+
+/** How long the start waits for the change feed's subscription before going on without it. */
+const FEED_READY_WAIT_MS = 2000;
+
+export interface StatusNotices {
+  /** `online` from the table where it decides, through the dispatcher otherwise. */
+  lookup: PresenceLookup;
+  /** presenceChanged, pushed from the table's changes. */
+  watch: PresenceWatch;
+  groups: GroupPresence;
+  /** Where the notices come from, for the start log. */
+  source: 'in-process' | 'amqp';
+  close(): Promise<void>;
+}
+
+export interface StatusNoticeDependencies {
+  core: PresenceCore;
+  dispatcher: PresenceLookup;
+  api: SessionApi;
+  local?: LocalInstance;
+  metrics: PresenceMetrics;
+  logger: Logger;
+  /** Keys of instances whose notices are not consumed (Alibaba Cloud: the poller). */
+  otherInstances?: PresenceWatch;
+  onVerifyError?: (error: PresenceError) => void;
+}
+
+export async function startStatusNotices(config: Readonly<AppConfig>, deps: StatusNoticeDependencies): Promise<StatusNotices> {
+  const { core, logger, metrics, local } = deps;
+  const settings = config.statusNotices;
+  // The local instance's notices are its own instance's; the cloud's are MQTT_INSTANCE_ID's (config/index.ts requires it).
+  const instanceId = local ? local.instanceId : config.defaultInstanceId!;
+  const closers: Array<() => Promise<void> | void> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  try {
+    const prefix = config.redisKeyPrefix;
+    // The local instance is one per process, with its own broker: its table is its own too. Replicas
+    // of the cloud (or of a shared local instance reached as `alibaba`) share theirs through Redis.
+    const shared = local ? undefined : core.redis;
+    const table: PresenceTableStore = shared
+      ? new RedisPresenceTable(shared, { keyPrefix: `${prefix}table:`, batchLagMs: settings.batchLagMs })
+      : new MemoryPresenceTable({ batchLagMs: settings.batchLagMs });
+    let feed: PresenceChangeFeed;
+    if (shared) {
+      const redisFeed = new RedisChangeFeed(shared, prefix, logger);
+      closers.push(() => redisFeed.close());
+      // A change published elsewhere from now on should reach this replica's subscribers; but a Redis
+      // that is down at start must not hold the start (answers go on through the dispatcher).
+      await Promise.race([redisFeed.ready, new Promise((resolve) => setTimeout(resolve, FEED_READY_WAIT_MS).unref())]);
+      feed = redisFeed;
+    } else {
+      feed = new MemoryChangeFeed();
+    }
+    const trust = new NoticeTrust({ maxGapMs: settings.maxGapMs });
+    const refusals = new NoticeRefusalLog(logger);
+    closers.push(() => refusals.close());
+    const sink = new StatusNoticeSink({
+      instanceId,
+      groups: settings.groups,
+      table,
+      feed,
+      observer: metrics,
+      onRefused: (reason) => refusals.record(reason),
+    });
+
+    const url = local ? config.local.noticesUrl : settings.url;
+    let source: StatusNotices['source'];
+    if (url) {
+      const consumer = new StatusNoticeConsumer({
+        url: local ? withoutUserinfo(url) : url,
+        instanceId,
+        // RabbitMQ ignores GROUP_ID (the cloud filters by it): locally one consume takes every group.
+        groups: settings.groups.length > 0 ? settings.groups : ['GID_local'],
+        credentials: local
+          ? async () => ({ accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret })
+          : credentialProvider(config.upstream.credential),
+        onNotice: async (body) => ((await sink.accept(body)) === 'applied' ? 'applied' : 'ignored'),
+        onConnected: (atMs) => trust.connected(atMs),
+        onDisconnected: (atMs) => trust.disconnected(atMs),
+        logger,
+      });
+      closers.push(() => consumer.close());
+      // Not awaited: the service answers through the dispatcher until the consumer is in (trust says so).
+      consumer.start().catch(() => undefined);
+      source = 'amqp';
+    } else {
+      // In-process: nothing can be missed while the process lives, so trust starts now; the replay
+      // tells the table about the devices (the demo devices) connected before this subscription.
+      trust.connected();
+      const unsubscribe = local!.notices.subscribe(
+        (body) => void sink.accept(body).catch((error: unknown) => logger.warn({ err: error }, 'status notice could not be applied')),
+        { replayOpenChannels: true },
+      );
+      closers.push(unsubscribe);
+      source = 'in-process';
+    }
+
+    const lookup = new NoticeBackedLookup({
+      dispatcher: deps.dispatcher,
+      table,
+      trust,
+      feed,
+      observer: metrics,
+      onTableError: (error) => logger.warn({ err: error }, 'presence table unreadable: answering through the batch action'),
+    });
+    const watch = new NoticeWatch({
+      instanceId,
+      feed,
+      lookup,
+      otherInstances: deps.otherInstances,
+      refuseOtherInstance: local ? (other) => otherInstanceRefused(other, local.instanceId) : undefined,
+    });
+    closers.push(() => watch.close());
+
+    const maxCallMs = config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs;
+    const budgets = batchShareBudgets(core.budgetStore, { name: 'verifier', batchQps: config.presence.batchQps, share: settings.verifyShare, maxCallMs });
+    const verifier = new TableVerifier({
+      api: deps.api,
+      table,
+      feed,
+      share: new BudgetShare(budgets.accountBudget, budgets.shareBudget, { onError: deps.onVerifyError }),
+      callsPerRound: budgets.shareBudget.limitPerSecond,
+      batchLagMs: settings.batchLagMs,
+      minAgeMs: settings.verifyMinAgeMs,
+      observer: metrics,
+      noticeObserver: metrics,
+      onError: deps.onVerifyError,
+    });
+    verifier.start();
+    closers.push(() => verifier.close());
+
+    return { lookup, watch, groups: new GroupPresence(table, trust), source, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** The set-up user in LOCAL_STATUS_NOTICES_URL is the publisher's; the consumer logs in signed, like the cloud's. */
+function withoutUserinfo(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
+}

@@ -1,0 +1,53 @@
+import { ForbiddenError } from '../errors';
+import type { NoticeTrust } from './notice-trust';
+import { assertPageSize, assertValidGroupId, type OnlinePage, type PresenceTableStore } from './presence-table';
+
+export interface GroupSummary {
+  /** Devices of the group the table holds online. */
+  online: number;
+  /** Devices of the group the table has seen at all (a notice or a batch answer). */
+  known: number;
+  /** False while start-up or a consumer gap leaves some device's status unconfirmed (notice-trust.ts). */
+  complete: boolean;
+}
+
+/**
+ * Which devices of a group are online, and how many: questions the batch action cannot answer (it
+ * needs the IDs), answered from the presence table with no upstream call. One per process.
+ */
+export class GroupPresence {
+  constructor(
+    private readonly table: PresenceTableStore,
+    private readonly trust: NoticeTrust,
+  ) {}
+
+  async summary(instanceId: string, groupId: string): Promise<GroupSummary> {
+    assertValidGroupId(groupId);
+    const [count, complete] = await Promise.all([this.table.countGroup(instanceId, groupId), this.complete()]);
+    return { ...count, complete };
+  }
+
+  async onlinePage(instanceId: string, groupId: string, first: number, after?: string): Promise<OnlinePage & { totalCount: number }> {
+    assertValidGroupId(groupId);
+    assertPageSize(first);
+    const [page, count] = await Promise.all([this.table.listOnline(instanceId, groupId, first, after), this.table.countGroup(instanceId, groupId)]);
+    return { ...page, totalCount: count.online };
+  }
+
+  /**
+   * Complete once the consumer is consuming and every device the table knows has evidence since trust
+   * began: the verifier and fresh notices get there. Judged over the whole table, not per group, which
+   * errs on the side of saying "unsure".
+   */
+  private async complete(): Promise<boolean> {
+    const since = this.trust.trustedSinceMs();
+    if (since === undefined || !this.trust.consuming) return false;
+    const unconfirmed = await this.table.leastRecentlyVerified(1, since - 1);
+    return unconfirmed.length === 0;
+  }
+}
+
+/** Refuses a group outside the caller's scope before anything is read. */
+export function assertGroupAllowed(allowed: boolean, instanceId: string, groupId: string): void {
+  if (!allowed) throw new ForbiddenError(`Group ${JSON.stringify(groupId)} of instance ${JSON.stringify(instanceId)} is outside this caller's scope`);
+}
