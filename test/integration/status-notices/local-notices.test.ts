@@ -44,12 +44,12 @@ describe('status notices on the local instance', () => {
     const clientId = 'GID_notices@@@truck-1';
     const device = await mqtt.connectAsync(graph.local!.mqttUrl, { clientId, reconnectPeriod: 0 });
     const connectedAt = Date.now();
-    const [presence] = await waitFor('the connect notice in the table', async () => {
-      const answer = await presenceOf([clientId]);
-      return answer[0].source === 'EVENTS' ? answer : undefined;
+    const presence = await waitFor('the connect notice in the table', async () => {
+      const [answer] = await presenceOf([clientId]);
+      return answer.source === 'EVENTS' ? answer : undefined;
     });
-    expect(presence.online).toBe(true);
-    expect(Math.abs(Date.parse(presence.checkedAt) - connectedAt)).toBeLessThan(1_000);
+    expect(presence!.online).toBe(true);
+    expect(Math.abs(Date.parse(presence!.checkedAt) - connectedAt)).toBeLessThan(1_000);
     expect(batchCallsFor(clientId)).toBe(0);
 
     await device.endAsync();

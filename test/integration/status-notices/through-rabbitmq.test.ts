@@ -53,7 +53,7 @@ describeWithRabbitMQ('status notices through a real AMQP broker, with the signed
       const lines = stdout.split('\n').map((line) => line.trim().split(/\s+/));
       return lines.some(([user, vhost]) => user === expectedUser && vhost === 'MQTT') ? lines : undefined;
     }, 30_000);
-    expect(users.length).toBeGreaterThan(0);
+    expect(users!.length).toBeGreaterThan(0);
   });
 
   it('answers a device from the notices the broker carried, and pushes its changes to subscribers', async () => {
