@@ -84,6 +84,7 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
     } else {
       feed = new MemoryChangeFeed();
     }
+    metrics.measureTable(() => table.size());
     const trust = new NoticeTrust({ maxGapMs: settings.maxGapMs });
     const refusals = new NoticeRefusalLog(logger);
     closers.push(() => refusals.close());

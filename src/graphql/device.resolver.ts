@@ -126,6 +126,7 @@ function withStatus<T>(
   info: GraphQLResolveInfo,
 ): T | Promise<T> {
   if (exact) return fieldOf(ctx.presence.load(device, EXACT), field, info);
+  if (device.known) return field(device.known);
   let now: PresenceStatus | undefined;
   try {
     now = ctx.presence.loadNow(device);

@@ -1,4 +1,5 @@
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import type { PresenceStatus } from '../presence/types';
 
 /**
  * A device is an MQTT client of one ApsaraMQ for MQTT instance. Other subgraphs of a supergraph own
@@ -15,10 +16,17 @@ export class Device {
   @Field(() => String, { description: 'The ApsaraMQ for MQTT instance the device connects to.' })
   instanceId!: string;
 
-  static of(clientId: string, instanceId: string): Device {
+  /**
+   * The device's status when whatever produced the device already knows it (a page of the presence
+   * table): its `online` and `presence` answer from it, with no lookup. Not a GraphQL field.
+   */
+  known?: PresenceStatus;
+
+  static of(clientId: string, instanceId: string, known?: PresenceStatus): Device {
     const device = new Device();
     device.clientId = clientId;
     device.instanceId = instanceId;
+    if (known) device.known = known;
     return device;
   }
 }

@@ -31,7 +31,7 @@ export class GroupPresenceResolver {
     const { reader, instance } = allowedGroup(ctx, instanceId, groupId);
     const page = await reader.onlinePage(instance, groupId, first, after ?? undefined);
     const connection = new DeviceConnection();
-    connection.edges = page.clientIds.map((clientId, i) => ({ cursor: page.cursors[i], node: Device.of(clientId, instance) }));
+    connection.edges = page.clientIds.map((clientId, i) => ({ cursor: page.cursors[i], node: Device.of(clientId, instance, page.statuses[i]) }));
     connection.pageInfo = { hasNextPage: page.hasNextPage, endCursor: page.endCursor ?? null };
     connection.totalCount = page.totalCount;
     return connection;

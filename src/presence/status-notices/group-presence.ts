@@ -1,4 +1,6 @@
 import { ForbiddenError } from '../errors';
+import type { PresenceStatus } from '../types';
+import { statusOf } from './notice-backed-lookup';
 import type { NoticeTrust } from './notice-trust';
 import { assertPageSize, assertValidGroupId, type OnlinePage, type PresenceTableStore } from './presence-table';
 
@@ -27,11 +29,18 @@ export class GroupPresence {
     return { ...count, complete };
   }
 
-  async onlinePage(instanceId: string, groupId: string, first: number, after?: string): Promise<OnlinePage & { totalCount: number }> {
+  /**
+   * One page of the group's online devices, with each one's status as the table holds it (undefined
+   * where it is not trusted: its `online` is then asked as any other device's), so the page's devices
+   * answer `online` without a lookup of their own.
+   */
+  async onlinePage(instanceId: string, groupId: string, first: number, after?: string): Promise<OnlinePage & { totalCount: number; statuses: Array<PresenceStatus | undefined> }> {
     assertValidGroupId(groupId);
     assertPageSize(first);
     const [page, count] = await Promise.all([this.table.listOnline(instanceId, groupId, first, after), this.table.countGroup(instanceId, groupId)]);
-    return { ...page, totalCount: count.online };
+    const entries = page.clientIds.length > 0 ? await this.table.getMany(page.clientIds.map((clientId) => ({ instanceId, clientId }))) : [];
+    const statuses = entries.map((entry) => (entry && this.trust.trusts(entry.evidenceAtMs) ? statusOf(entry) : undefined));
+    return { ...page, totalCount: count.online, statuses };
   }
 
   /**

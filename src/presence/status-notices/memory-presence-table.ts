@@ -107,6 +107,10 @@ export class MemoryPresenceTable implements PresenceTableStore {
     return page;
   }
 
+  async size(): Promise<number> {
+    return this.devices.size;
+  }
+
   /** Reads every device (at most maxDevices): meant for a verifier's periodic round. */
   async leastRecentlyVerified(limit: number, quietSinceMs: number): Promise<PresenceKey[]> {
     const found: HeldDevice[] = [];

@@ -86,6 +86,8 @@ export interface PresenceTableStore {
    * no evidence after `quietSinceMs` (no notice applied and no agreeing batch answer since then).
    */
   leastRecentlyVerified(limit: number, quietSinceMs: number): Promise<PresenceKey[]>;
+  /** Devices the table knows, for the `presence_table_devices` gauge (a walk of every group on Redis). */
+  size(): Promise<number>;
 }
 
 /** Throws an InvalidInputError naming `first` unless it is a whole number in 1..MAX_ONLINE_PAGE. */

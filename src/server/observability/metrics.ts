@@ -4,6 +4,9 @@ import type { NoticeObserver, NoticeOutcome } from '../../presence/status-notice
 import type { StatusNoticeEvent } from '../../presence/status-notices/status-notice';
 import type { PresenceObserver, PresenceOrigin } from '../../presence/types';
 
+/** The table's size is a walk of every group on Redis: read at most this often, however often scraped. */
+const TABLE_SIZE_EVERY_MS = 30_000;
+
 /**
  * Prometheus series of the public contract (architecture.md, "Operator endpoints"). Base units, and
  * no per-device labels: a label per Client ID would grow without bound and leak the fleet.
@@ -65,11 +68,14 @@ export class PresenceMetrics implements PresenceObserver, NoticeObserver {
     help: 'Devices the presence table knows (status notices on).',
     registers: [this.registry],
     collect: async () => {
-      if (this.tableSize) this.tableDevices.set(await this.tableSize().catch(() => NaN));
+      if (!this.tableSize || Date.now() - this.tableSizeReadAtMs < TABLE_SIZE_EVERY_MS) return;
+      this.tableSizeReadAtMs = Date.now();
+      this.tableDevices.set(await this.tableSize().catch(() => NaN));
     },
   });
 
   private tableSize: (() => Promise<number>) | undefined;
+  private tableSizeReadAtMs = -Infinity;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });

@@ -97,9 +97,11 @@ describe('status notices on the local instance', () => {
     expect(await summary()).toEqual({ online: 3, known: 3, complete: true });
 
     const page = async (after: string | null) => {
-      const response = await postGraphQL<{ onlineDevices: { totalCount: number; edges: Array<{ cursor: string; node: { clientId: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } }>(
+      const response = await postGraphQL<{
+        onlineDevices: { totalCount: number; edges: Array<{ cursor: string; node: { clientId: string; presence: { online: boolean; source: string } } }>; pageInfo: { hasNextPage: boolean; endCursor: string } };
+      }>(
         graph.url,
-        'query($after: String) { onlineDevices(groupId: "GID_listed", first: 2, after: $after) { totalCount edges { cursor node { clientId } } pageInfo { hasNextPage endCursor } } }',
+        'query($after: String) { onlineDevices(groupId: "GID_listed", first: 2, after: $after) { totalCount edges { cursor node { clientId presence { online source } } } pageInfo { hasNextPage endCursor } } }',
         { after },
       );
       expect(response.errors).toBeUndefined();
@@ -110,6 +112,8 @@ describe('status notices on the local instance', () => {
     const second = await page(first.pageInfo.endCursor);
     expect(second.pageInfo.hasNextPage).toBe(false);
     expect([...first.edges, ...second.edges].map((edge) => edge.node.clientId).sort()).toEqual(ids);
+    // Each listed device carries the table's status: no lookup of its own.
+    expect([...first.edges, ...second.edges].map((edge) => edge.node.presence)).toEqual(ids.map(() => ({ online: true, source: 'EVENTS' })));
 
     await devices[0].endAsync();
     await waitFor('two online', async () => (await summary()).online === 2);

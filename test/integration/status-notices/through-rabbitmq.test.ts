@@ -1,23 +1,15 @@
 import { execFile } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { LOCAL_DEFAULTS } from '../../../src/config';
 import { postGraphQL } from '../../support/graphql-client';
 import { graphqlWsClient, subscribe } from '../../support/graphql-ws-client';
 import { describeWithRabbitMQ, pointRabbitMQAuthAt, RABBITMQ_URL, restoreRabbitMQAuth } from '../../support/rabbitmq';
+import { freePort } from '../../support/redis';
 import { SessionAction, startTestGraph, type TestGraph } from '../../support/test-graph';
 import { waitFor } from '../../support/wait-for';
 
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * LOCAL_STATUS_NOTICES_URL: the local instance publishes its notices to a real RabbitMQ (vhost MQTT,

@@ -140,6 +140,14 @@ export function presenceTableContract(makeTable: MakeTable, options: PresenceTab
       expect(await store.listOnline(I, 'GID_empty', 10)).toEqual({ clientIds: [], cursors: [], hasNextPage: false });
     });
 
+    it('knows how many devices it holds, online or not, across groups', async () => {
+      const store = await table();
+      expect(await store.size()).toBe(0);
+      await fleet(store, 9, 4);
+      await store.applyNotice(I, notice('connect', 'z', T, dev('other', 'GID_second')), T);
+      expect(await store.size()).toBe(9 + 4 + 1);
+    });
+
     it('gives every listed device a cursor that resumes right after it (a Relay edge\'s cursor)', async () => {
       const store = await table();
       await fleet(store, 9, 4);
