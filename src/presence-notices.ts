@@ -30,6 +30,9 @@ import { NoticeRefusalLog } from './server/observability/notice-refusal-log';
 import { credentialProvider } from './upstream/openapi-client';
 import { StatusNoticeConsumer } from './upstream/status-notices/status-notice-consumer';
 
+/** How often the consumer logs in anew (make-before-break), well inside an STS token's lifetime. */
+const CONSUMER_RENEW_EVERY_MS = 15 * 60_000;
+
 /** How long the start waits for the change feed's subscription before going on without it. */
 const FEED_READY_WAIT_MS = 2000;
 
@@ -111,6 +114,9 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
         onNotice: async (body) => ((await sink.accept(body)) === 'applied' ? 'applied' : 'ignored'),
         onConnected: (atMs) => trust.connected(atMs),
         onDisconnected: (atMs) => trust.disconnected(atMs),
+        // Temporary credentials (STS, RRSA, a RAM role) expire within the hour: a new login with the
+        // current ones is made before the old connection closes, so renewal leaves no gap.
+        renewEveryMs: CONSUMER_RENEW_EVERY_MS,
         logger,
       });
       closers.push(() => consumer.close());
