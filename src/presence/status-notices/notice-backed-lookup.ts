@@ -31,6 +31,12 @@ export class NoticeBackedLookup implements PresenceLookup {
   private readonly now: Clock;
   private readonly onTableError: (error: unknown) => void;
   readonly cachedNow?: (key: PresenceKey) => PresenceStatus | undefined;
+  /** Keys `cachedNow` answered from the table and not yet reported to the observer. */
+  private answeredNow = 0;
+  private readonly reportAnsweredNow = (): void => {
+    this.observer.lookupsAnswered('events', this.answeredNow);
+    this.answeredNow = 0;
+  };
 
   constructor(private readonly options: NoticeBackedLookupOptions) {
     this.dispatcher = options.dispatcher;
@@ -44,7 +50,8 @@ export class NoticeBackedLookup implements PresenceLookup {
       this.cachedNow = (key) => {
         const entry = getNow(key);
         if (entry !== undefined && this.options.trust.trusts(entry.evidenceAtMs)) {
-          this.observer.lookupsAnswered('events', 1);
+          // Reported once per tick, not once per key: this runs for every device of every request.
+          if (this.answeredNow++ === 0) void Promise.resolve().then(this.reportAnsweredNow);
           return statusOf(entry);
         }
         return this.dispatcher.cachedNow?.(key);
