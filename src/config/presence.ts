@@ -13,11 +13,13 @@ export interface PresenceConfig {
   cacheTtlMs: number;
   /** How long the last known status may be served, flagged stale, when the upstream fails. */
   staleIfErrorMs: number;
-  /** Attempts per upstream call, the first included. */
+  /** A safety bound on attempts per upstream call, the first included: retryTotalMs is what normally ends retries. */
   retryMaxAttempts: number;
   retryBaseDelayMs: number;
-  /** Retries stop once this much time has passed since the first attempt. */
+  /** Retries go on, with full-jitter backoff, until this much time has passed since the first attempt. */
   retryTotalMs: number;
+  /** After a throttled answer the account's budget is halved, back to whole this long after the last one; 0: off. */
+  throttleSlowdownMs: number;
   /** Consecutive failed upstream calls that open this replica's circuit breaker. */
   breakerFailures: number;
   /** How long an open circuit refuses calls before one probe may go. */
@@ -44,9 +46,10 @@ export function presenceConfig(env: Env): PresenceConfig {
     maxIdsPerRequest: integer(env, 'MAX_IDS_PER_REQUEST', 100, 1, 10000),
     cacheTtlMs: integer(env, 'PRESENCE_CACHE_TTL_MS', 1000, 0, 3600000),
     staleIfErrorMs: integer(env, 'PRESENCE_STALE_IF_ERROR_MS', 60000, 0, 86400000),
-    retryMaxAttempts: integer(env, 'UPSTREAM_RETRY_MAX_ATTEMPTS', 3, 1, 10),
+    retryMaxAttempts: integer(env, 'UPSTREAM_RETRY_MAX_ATTEMPTS', 10, 1, 100),
     retryBaseDelayMs: integer(env, 'UPSTREAM_RETRY_BASE_DELAY_MS', 50, 1, 10000),
     retryTotalMs: integer(env, 'UPSTREAM_RETRY_TOTAL_MS', 3000, 0, 60000),
+    throttleSlowdownMs: integer(env, 'UPSTREAM_THROTTLE_SLOWDOWN_MS', 2000, 0, 60000),
     breakerFailures: integer(env, 'UPSTREAM_BREAKER_FAILURES', 5, 1, 1000),
     breakerCoolDownMs: integer(env, 'UPSTREAM_BREAKER_COOLDOWN_MS', 5000, 0, 600000),
     partialBatchIntervalMs:

@@ -28,6 +28,11 @@ export class BudgetShare {
    * The grants for one call now, or undefined when the share or the account has no room (nothing
    * is held then). Settle every grant once the call has ended (budget.ts).
    */
+  /** A background call was throttled: the whole account slows down, as after a query's (budget.ts). */
+  throttled(): void {
+    void this.accountBudget.throttled();
+  }
+
   async tryAdmit(): Promise<BudgetGrant[] | undefined> {
     let share: BudgetGrant | undefined;
     try {
@@ -48,11 +53,12 @@ export class BudgetShare {
  */
 export function batchShareBudgets(
   store: BudgetStore,
-  options: { name: string; batchQps: number; share: number; maxCallMs: number },
+  options: { name: string; batchQps: number; share: number; maxCallMs: number; slowdownMs?: number },
 ): { accountBudget: CallBudget; shareBudget: CallBudget } {
-  const { batchQps, maxCallMs } = options;
+  const { batchQps, maxCallMs, slowdownMs } = options;
   return {
-    accountBudget: new CallBudget({ store, action: SessionAction.Batch, limitPerSecond: batchQps, maxCallMs }),
+    // The account's budget as the dispatcher's is made (dispatcher-from-config.ts): one count, one slowdown.
+    accountBudget: new CallBudget({ store, action: SessionAction.Batch, limitPerSecond: batchQps, maxCallMs, slowdownMs }),
     shareBudget: new CallBudget({ store, action: `${SessionAction.Batch}:${options.name}`, limitPerSecond: Math.max(1, Math.floor(batchQps * options.share)), maxCallMs }),
   };
 }

@@ -1,5 +1,6 @@
 import { sleep as defaultSleep, systemClock, type Clock, type Sleep } from './clock';
 import { UpstreamThrottledError } from './errors';
+import { slowedLimit, type BudgetSlowdown } from './budget-slowdown';
 import { assertNumberOption } from './options';
 
 /**
@@ -28,8 +29,16 @@ export type BudgetDecision = { granted: true; grant: BudgetGrant } | { granted: 
  * time. It counts while that time is less than `windowMs` ago.
  */
 export interface BudgetStore {
-  /** Grants a call of `action` unless `limit` grants already count in the rolling `windowMs`. */
-  tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number): Promise<BudgetDecision>;
+  /**
+   * Grants a call of `action` unless `limit` grants already count in the rolling `windowMs`; with
+   * `slowdown`, the limit is lowered after a throttled answer (`slowedLimit`).
+   */
+  tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number, slowdown?: BudgetSlowdown): Promise<BudgetDecision>;
+  /**
+   * The upstream answered a call of `action` with throttling, now (the store's clock): grants of
+   * `action` slow down for `slowdownMs` from now. May reject (a shared store unreachable).
+   */
+  throttled(action: string, slowdownMs: number): Promise<void>;
 }
 
 /** One counted grant: the latest time its call may reach the upstream. */
@@ -45,14 +54,21 @@ interface CountedGrant {
  */
 export class MemoryBudgetStore implements BudgetStore {
   private readonly logs = new Map<string, CountedGrant[]>();
+  /** Per action, when the upstream last throttled it (`throttled`). */
+  private readonly throttledAtMs = new Map<string, number>();
   private readonly now: Clock;
 
   constructor(options: { now?: Clock } = {}) {
     this.now = options.now ?? systemClock;
   }
 
-  async tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number): Promise<BudgetDecision> {
+  async throttled(action: string): Promise<void> {
+    this.throttledAtMs.set(action, this.now());
+  }
+
+  async tryAcquire(action: string, fullLimit: number, windowMs: number, pendingMs: number, slowdown?: BudgetSlowdown): Promise<BudgetDecision> {
     const now = this.now();
+    const limit = slowedLimit(fullLimit, now - (this.throttledAtMs.get(action) ?? -Infinity), slowdown);
     let log = this.logs.get(action);
     if (!log) this.logs.set(action, (log = []));
     // A grant whose call reached the upstream by time t counts within [t, t + windowMs).
@@ -68,6 +84,7 @@ export class MemoryBudgetStore implements BudgetStore {
       return { granted: true, grant: { settle } };
     }
     // The grant that leaves first frees the next call; one still pending leaves a window after it settles.
+    // Under a slowdown the limit only rises with time, so this wait is never too short.
     return { granted: false, retryAfterMs: Math.min(log[log.length - limit].latestArrivalMs, now) + windowMs - now };
   }
 
@@ -99,6 +116,10 @@ export interface CallBudgetOptions {
    * the default: their calls are assumed to arrive within 25 ms of the grant.
    */
   maxCallMs?: number;
+  /** The share of `limitPerSecond` granted right after a throttled answer (`throttled`), 0 < share ≤ 1, @default 0.5. */
+  slowdownShare?: number;
+  /** How long the limit takes to climb back to whole after the last throttled answer; 0: no slowdown, @default 2000. */
+  slowdownMs?: number;
   now?: Clock;
   sleep?: Sleep;
 }
@@ -113,6 +134,7 @@ export class CallBudget {
   /** The upstream's rolling second. No margin for network jitter: a grant counts until its call has ended. */
   readonly windowMs = 1000;
   readonly maxCallMs: number;
+  readonly slowdown: Readonly<BudgetSlowdown>;
   private readonly store: BudgetStore;
   private readonly now: Clock;
   private readonly sleep: Sleep;
@@ -121,14 +143,33 @@ export class CallBudget {
     assertNumberOption('CallBudget', 'limitPerSecond', options.limitPerSecond, { min: 1, integer: true });
     const maxCallMs = options.maxCallMs ?? 25;
     assertNumberOption('CallBudget', 'maxCallMs', maxCallMs);
+    const share = options.slowdownShare ?? 0.5;
+    if (!(typeof share === 'number' && share > 0 && share <= 1)) {
+      throw new TypeError(`CallBudget: slowdownShare must be a number more than 0 and at most 1; got ${String(share)}`);
+    }
+    const durationMs = options.slowdownMs ?? 2000;
+    assertNumberOption('CallBudget', 'slowdownMs', durationMs);
     if (!options.store) throw new TypeError('CallBudget: store is required');
     if (!options.action) throw new TypeError(`CallBudget: action must be a non-empty string; got ${String(options.action)}`);
     this.store = options.store;
     this.action = options.action;
     this.limitPerSecond = options.limitPerSecond;
     this.maxCallMs = maxCallMs;
+    this.slowdown = Object.freeze({ share, durationMs });
     this.now = options.now ?? systemClock;
     this.sleep = options.sleep ?? defaultSleep;
+  }
+
+  /**
+   * The upstream throttled a call (SystemOverFlow, Throttling.*): every call of this action on the
+   * store, from this process or (shared store) any replica, slows down for `slowdownMs`, rather than
+   * only the call that got it. Why: the upstream counts the account, not one call (upstream-api.md:
+   * 100 calls/s per account, "retry with backoff, slow down"); another caller sharing the account, or
+   * a limit lower than UPSTREAM_BATCH_QPS, is invisible to our own count. Never rejects: a store that
+   * cannot record it leaves the pace as it was.
+   */
+  async throttled(): Promise<void> {
+    if (this.slowdown.durationMs > 0) await this.store.throttled(this.action, this.slowdown.durationMs).catch(() => undefined);
   }
 
   /**
@@ -140,7 +181,7 @@ export class CallBudget {
    */
   async acquire(deadlineMs: number, signal?: AbortSignal): Promise<BudgetGrant> {
     for (;;) {
-      const decision = await this.store.tryAcquire(this.action, this.limitPerSecond, this.windowMs, this.maxCallMs);
+      const decision = await this.store.tryAcquire(this.action, this.limitPerSecond, this.windowMs, this.maxCallMs, this.slowdown);
       if (decision.granted) return decision.grant;
       if (this.now() + decision.retryAfterMs > deadlineMs) {
         throw new UpstreamThrottledError(

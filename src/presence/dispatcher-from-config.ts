@@ -29,10 +29,11 @@ export interface PresenceCoreDependencies {
 export function createPresenceDispatcher(config: PresenceConfig, dependencies: PresenceCoreDependencies): PresenceDispatcher {
   const budgetStore = dependencies.budgetStore ?? new MemoryBudgetStore();
   const { maxCallMs } = dependencies;
+  const slowdownMs = config.throttleSlowdownMs;
   return new PresenceDispatcher({
     api: dependencies.api,
-    batchBudget: new CallBudget({ store: budgetStore, action: SessionAction.Batch, limitPerSecond: config.batchQps, maxCallMs }),
-    exactBudget: new CallBudget({ store: budgetStore, action: SessionAction.Exact, limitPerSecond: config.exactQps, maxCallMs }),
+    batchBudget: new CallBudget({ store: budgetStore, action: SessionAction.Batch, limitPerSecond: config.batchQps, maxCallMs, slowdownMs }),
+    exactBudget: new CallBudget({ store: budgetStore, action: SessionAction.Exact, limitPerSecond: config.exactQps, maxCallMs, slowdownMs }),
     cache: dependencies.cache ?? new MemoryPresenceCache(),
     cacheTtlMs: config.cacheTtlMs,
     staleIfErrorMs: config.staleIfErrorMs,

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { BudgetGrant, CallBudget } from './budget';
-import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { CircuitBreaker, CircuitOpenError, type CircuitBreakerOptions } from './circuit-breaker';
 import { systemClock, type Clock } from './clock';
-import { PresenceErrorCode, UpstreamRejectedError, UpstreamThrottledError, UpstreamUnavailableError, asPresenceError } from './errors';
+import { PresenceError, PresenceErrorCode, UpstreamRejectedError, UpstreamThrottledError, UpstreamUnavailableError, asPresenceError } from './errors';
 import { spend, type LookupAllowance } from './fair-share';
 import { assertNumberOption } from './options';
 import type { CachedPresence, PresenceCacheStore } from './presence-cache';
@@ -355,7 +355,7 @@ export class PresenceDispatcher implements PresenceLookup {
     let checkedAtMs = 0;
     try {
       answer = await this.withRetries(this.batchBudget, heldGrant, () =>
-        this.call(SessionAction.Batch, () => {
+        this.call(SessionAction.Batch, this.batchBudget, () => {
           this.observer.batchSize(clientIds.length);
           checkedAtMs = this.now();
           return this.api.batchQuerySessions(instanceId, clientIds);
@@ -398,7 +398,7 @@ export class PresenceDispatcher implements PresenceLookup {
     let checkedAtMs = 0;
     try {
       const answer = await this.withRetries(this.exactBudget, undefined, () =>
-        this.call(SessionAction.Exact, () => {
+        this.call(SessionAction.Exact, this.exactBudget, () => {
           checkedAtMs = this.now();
           return this.api.querySession(key.instanceId, key.clientId);
         }),
@@ -412,21 +412,34 @@ export class PresenceDispatcher implements PresenceLookup {
   }
 
   /**
-   * Runs `call` under the retry policy. Every attempt takes budget ("each retry again takes budget"),
-   * except a first attempt whose grant the caller already holds. The first attempt may wait
-   * budgetWaitMs for it; a retry only until the retry policy's own deadline. Each grant is settled
-   * when its attempt ends, so the budget counts the call until the upstream has surely seen it.
+   * Runs `call` under the retry policy, which retries until UPSTREAM_RETRY_TOTAL_MS has passed since
+   * the first attempt (retry-policy.ts). Every attempt takes budget ("each retry again takes budget"),
+   * except a first attempt whose grant the caller already holds. Any attempt waits for budget at most
+   * budgetWaitMs, as a lookup's first call does, and a retry never past the retry policy's deadline:
+   * a retry that would go later fails with UPSTREAM_THROTTLED. Each grant is settled when its attempt
+   * ends, so the budget counts the call until the upstream has surely seen it.
    */
-  private withRetries<T>(budget: CallBudget, heldGrant: BudgetGrant | undefined, call: () => Promise<T>): Promise<T> {
-    const firstDeadlineMs = this.now() + this.budgetWaitMs;
-    return this.retry.execute(async ({ attempt, deadlineMs }) => {
-      const grant = attempt === 0 && heldGrant ? heldGrant : await this.admit(budget, attempt === 0 ? firstDeadlineMs : deadlineMs);
-      try {
-        return await call();
-      } finally {
-        void grant.settle();
-      }
-    }, this.closing.signal);
+  private async withRetries<T>(budget: CallBudget, heldGrant: BudgetGrant | undefined, call: () => Promise<T>): Promise<T> {
+    // The upstream's own last answer: when the circuit opens during the retries (five failed calls
+    // may well be this lookup's own), the caller gets it, RequestId included, rather than the
+    // circuit's refusal, which says nothing Alibaba support could look up.
+    let lastAnswered: PresenceError | undefined;
+    try {
+      return await this.retry.execute(async ({ attempt, deadlineMs }) => {
+        const waitEndsMs = this.now() + this.budgetWaitMs;
+        const grant = attempt === 0 && heldGrant ? heldGrant : await this.admit(budget, attempt === 0 ? waitEndsMs : Math.min(deadlineMs, waitEndsMs));
+        try {
+          return await call();
+        } catch (error) {
+          if (error instanceof PresenceError && error.upstream?.requestId) lastAnswered = error;
+          throw error;
+        } finally {
+          void grant.settle();
+        }
+      }, this.closing.signal);
+    } catch (error) {
+      throw error instanceof CircuitOpenError && lastAnswered ? lastAnswered : error;
+    }
   }
 
   /**
@@ -440,8 +453,13 @@ export class PresenceDispatcher implements PresenceLookup {
     return budget.acquire(deadlineMs, this.closing.signal);
   }
 
-  /** One upstream HTTP call: through the breaker, reported to the observer by outcome. */
-  private call<T>(action: SessionAction, invoke: () => Promise<T>): Promise<T> {
+  /**
+   * One upstream HTTP call: through the breaker, reported to the observer by outcome. A throttled
+   * answer (SystemOverFlow, Throttling.*) slows the action's budget for every caller of the account
+   * (CallBudget.throttled) before the retry policy sees it, so that its retry already waits for the
+   * slower budget.
+   */
+  private call<T>(action: SessionAction, budget: CallBudget, invoke: () => Promise<T>): Promise<T> {
     return this.breaker.run(async () => {
       try {
         const result = await invoke();
@@ -450,6 +468,7 @@ export class PresenceDispatcher implements PresenceLookup {
       } catch (thrown) {
         const error = asPresenceError(thrown);
         this.observer.upstreamCall(action, error.upstream?.code ?? 'network');
+        if (error instanceof UpstreamThrottledError) await budget.throttled();
         throw error;
       }
     });

@@ -3,7 +3,10 @@ import { UpstreamThrottledError } from './errors';
 import { assertNumberOption } from './options';
 
 export interface RetryPolicyOptions {
-  /** Attempts in all, the first included; 1 means never retry. */
+  /**
+   * A safety bound on attempts in all, the first included (1 means never retry): the time, not
+   * this count, is what normally ends the retries (see the class comment).
+   */
   maxAttempts: number;
   /** The backoff ceiling before the first retry; it doubles with each retry. */
   baseDelayMs: number;
@@ -24,11 +27,21 @@ export interface AttemptContext {
 }
 
 /**
- * Retries with exponential backoff and full jitter: before retry n (n ≥ 1) it waits a uniformly random
- * time in [0, min(maxDelayMs, baseDelayMs · 2^(n−1))). Full jitter spreads the retries of many callers
- * that failed together (one throttled burst) instead of sending them back in step. Only errors marked
- * `retryable === true` are retried (throttling, transient faults); a throttled error's `retryAfterMs`
- * is a floor, since retrying earlier is known to fail again.
+ * Retries that spend the time they are given: a failed attempt is retried as long as the next retry
+ * can start before `totalMs` has passed since the first attempt, with exponential backoff and full
+ * jitter: before retry n (n ≥ 1) it waits a uniformly random time in
+ * [0, min(maxDelayMs, baseDelayMs · 2^(n−1))). Full jitter spreads the retries of many callers that
+ * failed together (one throttled burst) instead of sending them back in step.
+ *
+ * Why time and not a count: against an upstream failing a quarter of its calls at random, three
+ * attempts lose 0.25³ ≈ 1.6 % of calls although the time allowed holds about ten. So
+ * `maxAttempts` is only a bound on what one call may cost when every attempt fails fast.
+ *
+ * Only errors marked `retryable === true` are retried (throttling, transient faults). A throttled
+ * error that the upstream did not answer (our own budget had no room before the deadline) carries
+ * when the budget could grant again: its `retryAfterMs` is a floor. A throttled answer from the
+ * upstream (SystemOverFlow, Throttling.*) is not: it slows the account's budget instead, which
+ * every retry waits for (budget.ts), rather than holding only the call that got it for a second.
  */
 export class RetryPolicy {
   private readonly maxAttempts: number;
@@ -76,6 +89,7 @@ export class RetryPolicy {
     if (retry >= this.maxAttempts || (error as { retryable?: unknown } | null)?.retryable !== true) return undefined;
     const ceilingMs = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
     const jitteredMs = this.random() * ceilingMs;
-    return error instanceof UpstreamThrottledError ? Math.max(jitteredMs, error.retryAfterMs) : jitteredMs;
+    const budgetRefusal = error instanceof UpstreamThrottledError && error.upstream === undefined;
+    return budgetRefusal ? Math.max(jitteredMs, error.retryAfterMs) : jitteredMs;
   }
 }

@@ -1,4 +1,5 @@
 import { MemoryBudgetStore, type BudgetDecision, type BudgetStore } from '../presence/budget';
+import type { BudgetSlowdown } from '../presence/budget-slowdown';
 import { systemClock, type Clock } from '../presence/clock';
 import type { Logger } from '../common/logger';
 import { SharedOrLocal } from './shared-or-local';
@@ -40,6 +41,9 @@ export interface FailoverBudgetStoreOptions {
  * notices Redis is back, and such a grant is counted in Redis as well. A share taken for a call that
  * Redis then refuses is settled at once: it makes this replica slower for a window, never the
  * account faster.
+ *
+ * A throttled answer slows both: the shared store (every replica) when Redis answers, and this
+ * replica's memory always, so that the slowdown still holds if Redis fails during it.
  */
 export class FailoverBudgetStore implements BudgetStore {
   private readonly local: MemoryBudgetStore;
@@ -75,28 +79,37 @@ export class FailoverBudgetStore implements BudgetStore {
     return this.failover.degraded;
   }
 
-  async tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number): Promise<BudgetDecision> {
+  /**
+   * Never rejects: an outage is noticed (and logged) by the next `tryAcquire`, which knows how to
+   * hold down; this replica's own slowdown is recorded whatever Redis does.
+   */
+  async throttled(action: string, slowdownMs: number): Promise<void> {
+    await this.local.throttled(action);
+    if (!this.failover.degraded) await this.shared.throttled(action, slowdownMs).catch(() => undefined);
+  }
+
+  async tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number, slowdown?: BudgetSlowdown): Promise<BudgetDecision> {
     if (!this.failover.degraded && !this.joining(windowMs)) {
       try {
-        return this.tracked(await this.shared.tryAcquire(action, limit, windowMs, pendingMs), pendingMs);
+        return this.tracked(await this.shared.tryAcquire(action, limit, windowMs, pendingMs, slowdown), pendingMs);
       } catch (error) {
         this.failover.lost(error);
-        return this.holdDown(windowMs) ?? this.withinShare(action, limit, windowMs, pendingMs);
+        return this.holdDown(windowMs) ?? this.withinShare(action, limit, windowMs, pendingMs, slowdown);
       }
     }
-    return this.withinShare(action, limit, windowMs, pendingMs);
+    return this.withinShare(action, limit, windowMs, pendingMs, slowdown);
   }
 
   /** Degraded or joining: this replica's share first, then Redis when it answers (see the class comment). */
-  private async withinShare(action: string, limit: number, windowMs: number, pendingMs: number): Promise<BudgetDecision> {
+  private async withinShare(action: string, limit: number, windowMs: number, pendingMs: number, slowdown?: BudgetSlowdown): Promise<BudgetDecision> {
     const held = this.holdDown(windowMs);
     if (held) return held;
     const share = Math.max(1, Math.floor(limit / this.replicas));
-    const local = await this.local.tryAcquire(action, share, windowMs, pendingMs);
+    const local = await this.local.tryAcquire(action, share, windowMs, pendingMs, slowdown);
     if (!local.granted) return local;
     let decision: BudgetDecision;
     try {
-      decision = this.tracked(await this.shared.tryAcquire(action, limit, windowMs, pendingMs), pendingMs);
+      decision = this.tracked(await this.shared.tryAcquire(action, limit, windowMs, pendingMs, slowdown), pendingMs);
       this.failover.reached({ perReplicaShareForMs: windowMs + this.peerRejoinMs });
     } catch (error) {
       // Still down: the share decides. Just gone down (this call was joining): hold down first.

@@ -1,6 +1,6 @@
 import type { BatchChunk, BudgetShare } from '../budget-share';
 import { systemClock, type Clock } from '../clock';
-import { asPresenceError, type PresenceError } from '../errors';
+import { asPresenceError, UpstreamThrottledError, type PresenceError } from '../errors';
 import { assertNumberOption } from '../options';
 import { MAX_CLIENT_IDS_PER_BATCH_CALL, SessionAction, type SessionApi } from '../session-api';
 import { NO_OBSERVER, type PresenceKey, type PresenceObserver } from '../types';
@@ -149,6 +149,7 @@ export class TableVerifier {
       const error = asPresenceError(thrown);
       // The same outcome label as the dispatcher's and the poller's calls.
       if (called) this.observer.upstreamCall(SessionAction.Batch, error.upstream?.code ?? 'network');
+      if (called && error instanceof UpstreamThrottledError && error.upstream) this.options.share.throttled();
       if (!this.closed) this.onError(error);
     }
   }

@@ -1,4 +1,5 @@
-import { CallBudget, MemoryBudgetStore } from '../../../src/presence/budget';
+import { CallBudget, MemoryBudgetStore, type BudgetStore } from '../../../src/presence/budget';
+import { slowedLimit } from '../../../src/presence/budget-slowdown';
 import { PresenceErrorCode, UpstreamThrottledError } from '../../../src/presence/errors';
 
 beforeEach(() => jest.useFakeTimers({ now: 0 }));
@@ -75,6 +76,52 @@ describe('MemoryBudgetStore', () => {
   });
 });
 
+describe('Slowing down after a throttled answer', () => {
+  const slowdown = { share: 0.5, durationMs: 1000 };
+  /** Takes every grant the store gives now (calls that end at once); returns how many. */
+  const takeAll = async (store: BudgetStore, action = 'A') => {
+    let taken = 0;
+    while ((await store.tryAcquire(action, 10, 1000, 0, slowdown)).granted) taken++;
+    return taken;
+  };
+
+  it('grants share of the limit right after a throttled answer, rising linearly back to the whole limit over durationMs', async () => {
+    const store = new MemoryBudgetStore();
+    await store.throttled('A');
+    expect(await takeAll(store)).toBe(5);
+    jest.advanceTimersByTime(500);
+    expect(await takeAll(store)).toBe(2); // ⌊10 · 0.75⌋ = 7, of which 5 are still counted
+    jest.advanceTimersByTime(500);
+    expect(await takeAll(store)).toBe(8); // whole again; the first 5 have left the window
+  });
+
+  it('restarts the slowdown on each throttled answer without lowering it further, so random faults cannot starve the account', async () => {
+    const store = new MemoryBudgetStore();
+    for (let i = 0; i < 5; i++) await store.throttled('A');
+    expect(await takeAll(store)).toBe(5);
+    jest.advanceTimersByTime(1000);
+    await store.throttled('A');
+    expect(await takeAll(store)).toBe(5);
+  });
+
+  it('slows only the action that was throttled, and not a caller that asks without a slowdown', async () => {
+    const store = new MemoryBudgetStore();
+    await store.throttled('A');
+    expect(await takeAll(store, 'B')).toBe(10);
+    await store.throttled('C');
+    let unslowed = 0;
+    while ((await store.tryAcquire('C', 10, 1000, 0)).granted) unslowed++;
+    expect(unslowed).toBe(10);
+  });
+
+  it('never slows a limit below one call, and 0 ms is no slowdown', () => {
+    expect(slowedLimit(1, 0, { share: 0.1, durationMs: 1000 })).toBe(1);
+    expect(slowedLimit(100, 0, { share: 0.5, durationMs: 0 })).toBe(100);
+    expect(slowedLimit(100, 250, { share: 0.5, durationMs: 1000 })).toBe(62);
+    expect(slowedLimit(100, 1000, { share: 0.5, durationMs: 1000 })).toBe(100);
+  });
+});
+
 describe('CallBudget', () => {
   const budget = (limitPerSecond: number, maxCallMs?: number) =>
     new CallBudget({ store: new MemoryBudgetStore(), action: 'BatchQuerySessionByClientIds', limitPerSecond, maxCallMs });
@@ -134,7 +181,34 @@ describe('CallBudget', () => {
     expect(jest.getTimerCount()).toBe(0);
   });
 
+  it('halves its grants for 2 s after the upstream throttled a call, by default, and for every budget on the same store', async () => {
+    const store = new MemoryBudgetStore();
+    const own = new CallBudget({ store, action: 'Batch', limitPerSecond: 10 });
+    const peer = new CallBudget({ store, action: 'Batch', limitPerSecond: 10 });
+    expect(own.slowdown).toEqual({ share: 0.5, durationMs: 2000 });
+    await own.throttled();
+    for (let i = 0; i < 5; i++) await peer.acquire(0);
+    await expect(peer.acquire(0)).rejects.toBeInstanceOf(UpstreamThrottledError);
+  });
+
+  it('does not slow down with slowdownMs 0, and never rejects when the store cannot record the throttled answer', async () => {
+    const store = new MemoryBudgetStore();
+    const recorded: Array<[string, number]> = [];
+    const recording: BudgetStore = { tryAcquire: (...args) => store.tryAcquire(...args), throttled: async (...args) => void recorded.push(args) };
+    await new CallBudget({ store: recording, action: 'Batch', limitPerSecond: 2, slowdownMs: 0 }).throttled();
+    await new CallBudget({ store: recording, action: 'Exact', limitPerSecond: 2, slowdownMs: 700 }).throttled();
+    expect(recorded).toEqual([['Exact', 700]]);
+    const failing: BudgetStore = { tryAcquire: (...args) => store.tryAcquire(...args), throttled: () => Promise.reject(new Error('Redis gone')) };
+    await expect(new CallBudget({ store: failing, action: 'Batch', limitPerSecond: 2 }).throttled()).resolves.toBeUndefined();
+  });
+
   it('rejects bad options with a message naming the option and the value', () => {
+    expect(() => new CallBudget({ store: new MemoryBudgetStore(), action: 'A', limitPerSecond: 1, slowdownShare: 0 })).toThrow(
+      'CallBudget: slowdownShare must be a number more than 0 and at most 1; got 0',
+    );
+    expect(() => new CallBudget({ store: new MemoryBudgetStore(), action: 'A', limitPerSecond: 1, slowdownMs: -1 })).toThrow(
+      'CallBudget: slowdownMs must be a finite number ≥ 0; got -1',
+    );
     expect(() => budget(0)).toThrow('CallBudget: limitPerSecond must be a whole number ≥ 1; got 0');
     expect(() => budget(10, -1)).toThrow('CallBudget: maxCallMs must be a finite number ≥ 0; got -1');
   });

@@ -1,7 +1,8 @@
 import { loadConfig } from '../../../src/config';
-import { PresenceErrorCode, UpstreamUnavailableError } from '../../../src/presence/errors';
+import { MemoryBudgetStore, type BudgetStore } from '../../../src/presence/budget';
+import { PresenceErrorCode, UpstreamThrottledError, UpstreamUnavailableError } from '../../../src/presence/errors';
 import { createPresenceDispatcher } from '../../../src/presence/dispatcher-from-config';
-import { FakeSessionApi, RecordingObserver, clientIds, key, keys } from './fake-session-api';
+import { FakeSessionApi, RecordingObserver, answerAll, clientIds, key, keys } from './fake-session-api';
 
 describe('createPresenceDispatcher', () => {
   it('builds a working dispatcher from the default configuration', async () => {
@@ -38,6 +39,28 @@ describe('createPresenceDispatcher', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it('slows the shared budget for UPSTREAM_THROTTLE_SLOWDOWN_MS after a throttled answer, and not at all with 0', async () => {
+    const throttledFor = async (env: Record<string, string>) => {
+      const memory = new MemoryBudgetStore();
+      const recorded: Array<[string, number]> = [];
+      const budgetStore: BudgetStore = { tryAcquire: (...args) => memory.tryAcquire(...args), throttled: async (...args) => void recorded.push(args) };
+      const api = new FakeSessionApi();
+      let throttle = true;
+      api.answerBatch = (ids) => {
+        if (!throttle) return answerAll(ids);
+        throttle = false;
+        throw new UpstreamThrottledError('SystemOverFlow', 1000, { code: 'SystemOverFlow' });
+      };
+      const dispatcher = createPresenceDispatcher(loadConfig(env).presence, { api, budgetStore, maxCallMs: 7000 });
+      const results = await dispatcher.lookup(keys(3));
+      expect(results.every((result) => !(result instanceof Error))).toBe(true);
+      dispatcher.close();
+      return recorded;
+    };
+    expect(await throttledFor({})).toEqual([['BatchQuerySessionByClientIds', 2000]]);
+    expect(await throttledFor({ UPSTREAM_THROTTLE_SLOWDOWN_MS: '0' })).toEqual([]);
   });
 
   it('opens the circuit after UPSTREAM_BREAKER_FAILURES consecutive failed calls, for UPSTREAM_BREAKER_COOLDOWN_MS', async () => {

@@ -5,6 +5,7 @@ import {
   UpstreamThrottledError,
   UpstreamUnavailableError,
 } from '../../../src/presence/errors';
+import { CallBudget, MemoryBudgetStore } from '../../../src/presence/budget';
 import { MemoryPresenceCache } from '../../../src/presence/presence-cache';
 import { SessionAction } from '../../../src/presence/session-api';
 import { FakeSessionApi, RecordingObserver, answerAll, asStatus, clientIds, dispatcherFor, key, keys, settled } from './fake-session-api';
@@ -91,6 +92,29 @@ describe('PresenceDispatcher under upstream failures', () => {
       const [result] = await settled(dispatcherFor(api).lookupExact([key(1)]));
       expect(api.exactCalls).toEqual([key(1).clientId, key(1).clientId]);
       expect(asStatus(result)).toMatchObject({ online: false, origin: 'upstream' });
+    });
+  });
+
+  describe("Slows the account's budget after a throttled answer", () => {
+    /** Calls made before the first grant leaves the window, when a throttled answer came first. */
+    async function callsInFirstSecond(slowdownMs: number): Promise<number[]> {
+      const api = new FakeSessionApi();
+      failingThen(api, systemOverFlow());
+      const batchBudget = new CallBudget({ store: new MemoryBudgetStore(), action: SessionAction.Batch, limitPerSecond: 4, slowdownMs });
+      const dispatcher = dispatcherFor(api, { batchBudget });
+      const first = dispatcher.lookup(keys(10)); // throttled at 0, retried at 25
+      await jest.advanceTimersByTimeAsync(25);
+      const rest = dispatcher.lookup(keys(30, 10));
+      await settled(Promise.all([first, rest]));
+      const sinceFirst = api.callTimes.map((time) => time - api.callTimes[0]);
+      return sinceFirst.filter((time) => time < 1000);
+    }
+
+    it('grants half the limit right after SystemOverFlow, to every call of the action and not only the retry', async () => {
+      // BatchQuerySessionByClientIds at 4 calls/s: the throttled call and its retry leave ⌊4 · 0.5⌋ − 2 = 0 for the others.
+      expect(await callsInFirstSecond(2000)).toEqual([0, 25]);
+      // Without the slowdown the two calls left in the window go at once.
+      expect(await callsInFirstSecond(0)).toEqual([0, 25, 25, 25]);
     });
   });
 
@@ -208,6 +232,15 @@ describe('PresenceDispatcher under upstream failures', () => {
       const [after] = await settled(dispatcher.lookup([key(5)]));
       expect(asStatus(after).origin).toBe('upstream');
       expect(api.calls).toEqual([[key(0).clientId], [key(1).clientId], [key(2).clientId], [key(4).clientId], [key(5).clientId]]);
+    });
+
+    it('answers a lookup whose own retries opened the circuit with the upstream\'s last error and its RequestId, not the circuit\'s refusal', async () => {
+      const api = new FakeSessionApi();
+      const dispatcher = dispatcherFor(api, { retry: { maxAttempts: 10, baseDelayMs: 1, totalMs: 3000, random: () => 0 }, circuitBreaker: { failureThreshold: 3, coolDownMs: 5000 } });
+      api.answerBatch = () => Promise.reject(internalError());
+      const [result] = await settled(dispatcher.lookup([key(1)]));
+      expect(api.calls).toHaveLength(3); // the third failure opened the circuit: no fourth call
+      expect(result).toMatchObject({ code: PresenceErrorCode.UpstreamUnavailable, upstream: { code: 'InternalError', requestId: 'req-i' } });
     });
   });
 });

@@ -60,10 +60,16 @@ describe('RetryPolicy', () => {
       expect(sleeps).toEqual([100, 200, 300, 300, 300]);
     });
 
-    it('waits at least the retryAfterMs of a throttled error', async () => {
+    it("waits at least the retryAfterMs of our own budget's refusal, which says when it could grant again", async () => {
       const { policy, sleeps } = policyWith();
-      await policy.execute(failing(new UpstreamThrottledError('SystemOverFlow', 700, { code: 'SystemOverFlow' })).run);
+      await policy.execute(failing(new UpstreamThrottledError('no room in time', 700)).run);
       expect(sleeps).toEqual([700]);
+    });
+
+    it("backs off from the upstream's SystemOverFlow like any fault: the slowed budget paces the retry, not a fixed second", async () => {
+      const { policy, sleeps } = policyWith();
+      await policy.execute(failing(new UpstreamThrottledError('SystemOverFlow', 1000, { code: 'SystemOverFlow' })).run);
+      expect(sleeps).toEqual([50]);
     });
   });
 
@@ -82,6 +88,21 @@ describe('RetryPolicy', () => {
       const { run, attempts } = failing(new Error('bug'));
       await expect(policy.execute(run)).rejects.toThrow('bug');
       expect(attempts).toEqual([0]);
+    });
+
+    it('keeps retrying while the next retry can start within totalMs, however many attempts that takes', async () => {
+      const { policy, sleeps } = policyWith({ maxAttempts: 100, maxDelayMs: 200, totalMs: 1000 });
+      const attempts: number[] = [];
+      const last = await policy
+        .execute(async ({ attempt }) => {
+          attempts.push(attempt);
+          throw unavailable();
+        })
+        .catch((error: unknown) => error);
+      expect(last).toBeInstanceOf(UpstreamUnavailableError);
+      // 50, then 100 each (half the 200 ms ceiling): the retry at 950 is the last one that starts by 1000.
+      expect(sleeps).toEqual([50, ...Array(9).fill(100)]);
+      expect(attempts).toHaveLength(11);
     });
 
     it('rethrows the last error once maxAttempts attempts have failed', async () => {

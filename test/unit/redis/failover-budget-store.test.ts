@@ -1,4 +1,5 @@
 import { MemoryBudgetStore, type BudgetDecision, type BudgetStore } from '../../../src/presence/budget';
+import type { BudgetSlowdown } from '../../../src/presence/budget-slowdown';
 import { FailoverBudgetStore } from '../../../src/redis/failover-budget-store';
 import { capturedLogger, linesSaying } from '../../support/captured-logs';
 import { mostInAnyWindow } from '../../support/rolling-window';
@@ -15,9 +16,13 @@ const clock = () => nowMs;
 class Connection implements BudgetStore {
   down = false;
   constructor(private readonly redis: BudgetStore) {}
-  tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number): Promise<BudgetDecision> {
+  tryAcquire(action: string, limit: number, windowMs: number, pendingMs: number, slowdown?: BudgetSlowdown): Promise<BudgetDecision> {
     if (this.down) return Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
-    return this.redis.tryAcquire(action, limit, windowMs, pendingMs);
+    return this.redis.tryAcquire(action, limit, windowMs, pendingMs, slowdown);
+  }
+  throttled(action: string, slowdownMs: number): Promise<void> {
+    if (this.down) return Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
+    return this.redis.throttled(action, slowdownMs);
   }
 }
 
@@ -165,6 +170,30 @@ describe('FailoverBudgetStore', () => {
     const afterwards = grants.filter((t) => t >= end - 4 * WINDOW_MS);
     expect(afterwards.length).toBeGreaterThanOrEqual(3 * LIMIT);
     expect(replicas.every((r) => !r.store.degraded)).toBe(true);
+  });
+
+  it('slows every replica through Redis after a throttled answer, and keeps slowing this one in memory while Redis is down', async () => {
+    const slowdown = { share: 0.5, durationMs: 5 * WINDOW_MS };
+    const takeSlowed = async (store: FailoverBudgetStore) => {
+      let taken = 0;
+      for (;;) {
+        const decision = await store.tryAcquire('Batch', LIMIT, WINDOW_MS, PENDING_MS, slowdown);
+        if (!decision.granted) return taken;
+        await decision.grant.settle();
+        taken++;
+      }
+    };
+    const redis = new MemoryBudgetStore({ now: clock });
+    const [a, b] = [replica(redis), replica(redis)];
+    await a.store.throttled('Batch', slowdown.durationMs);
+    expect(await takeSlowed(b.store)).toBe(LIMIT / 2);
+
+    a.connection.down = true;
+    await expect(a.store.throttled('Batch', slowdown.durationMs)).resolves.toBeUndefined();
+    await takeSlowed(a.store); // notices the outage: one window of hold-down
+    nowMs += WINDOW_MS;
+    // Its share is LIMIT / 2 = 5 calls; slowed, 1 s into a 5 s slowdown: ⌊5 · (0.5 + 0.5 · 1/5)⌋ = 3.
+    expect(await takeSlowed(a.store)).toBe(3);
   });
 
   it('rejects a replica count or a rejoin time it cannot use, naming the option', () => {

@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RedisBudgetStore } from '../../../src/redis/redis-budget-store';
+import { RedisBudgetStore, sameSlotKey } from '../../../src/redis/redis-budget-store';
 import { describeWithRedis, twoReplicaConnections } from '../../support/redis';
 import { mostInAnyWindow } from '../../support/rolling-window';
 import { waitFor } from '../../support/wait-for';
+
+// ioredis's own slot function: what a Redis Cluster computes for a key.
+const calculateSlot: (key: string) => number = require('cluster-key-slot');
 
 /**
  * The account-wide budget shared by replicas (BatchQuerySessionByClientIds: 100 calls per second per
@@ -96,6 +99,36 @@ describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
     const ttl = await replicaA().pttl(prefix + 'Batch');
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1025);
+  });
+
+  it('slows every replica after a throttled answer on one: half the limit at once, the whole again durationMs later', async () => {
+    const slowdown = { share: 0.5, durationMs: 400 };
+    const [a, b] = [new RedisBudgetStore(replicaA(), prefix), new RedisBudgetStore(replicaB(), prefix)];
+    const takeAll = async (store: RedisBudgetStore) => {
+      let taken = 0;
+      while ((await store.tryAcquire('Throttled', 10, 100, 0, slowdown)).granted) taken++;
+      return taken;
+    };
+    await a.throttled('Throttled', slowdown.durationMs);
+    // Redis's clock: a few ms pass between the scripts, so the limit has risen by at most one call.
+    const slowed = await takeAll(b);
+    expect(slowed).toBeGreaterThanOrEqual(5);
+    expect(slowed).toBeLessThanOrEqual(6);
+    const ttl = await replicaA().pttl(`{${prefix}Throttled}:throttled`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(400);
+    await waitFor('the slowdown to end', async () => (await replicaA().exists(`{${prefix}Throttled}:throttled`)) === 0, 2000, 5);
+    await sleep(100); // the slowed grants leave the window
+    expect(await takeAll(b)).toBe(10);
+  });
+
+  it('keeps the throttle key in the slot of the log key, so one script touches one Redis Cluster slot whatever the prefix', () => {
+    for (const prefix of ['presence-graph:budget:', '{fleet-a}:budget:', 'odd{prefix:budget:', '']) {
+      const log = `${prefix}BatchQuerySessionByClientIds`;
+      expect(calculateSlot(sameSlotKey(log, ':throttled'))).toBe(calculateSlot(log));
+    }
+    expect(sameSlotKey('{fleet-a}:budget:Batch', ':throttled')).toBe('{fleet-a}:budget:Batch:throttled');
+    expect(() => new RedisBudgetStore(replicaA(), 'a}b:')).toThrow('RedisBudgetStore: keyPrefix must not hold a "}" outside a {hash tag}; got "a}b:"');
   });
 
   it('accepts a window and a pending time of fractional milliseconds', async () => {
