@@ -26,8 +26,11 @@ export interface GraphQLContext {
 
 /** What a subscription may watch, and through what: built per WebSocket operation. */
 export interface PresenceSubscriptions {
-  /** Where changes come from; one per process, shared by every subscription. */
-  watch: PresenceWatch;
+  /**
+   * Where changes come from: the process's one watch, through the caller's own door (caller-watches.ts),
+   * which holds the caller to MAX_WATCHED_DEVICES_PER_CALLER and its lookup share.
+   */
+  watch: Pick<PresenceWatch, 'watch'>;
   /** Distinct Client IDs one subscription may watch (MAX_IDS_PER_REQUEST). */
   maxIdsPerSubscription: number;
   /** The caller's scope: a key outside it refuses the whole subscription with FORBIDDEN. */

@@ -88,6 +88,21 @@ export class FairShare {
     return { granted, retryAfterMs };
   }
 
+  /**
+   * Grants all `count` or none of them, spending nothing when it refuses: for work that cannot be
+   * done in part (a batch of operations, a subscription's new devices), where spending a refused
+   * part would charge the caller for nothing.
+   */
+  takeAll(caller: string, count: number): LookupGrant {
+    const bucket = this.refilled(caller, this.clock());
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count;
+      return { granted: count, retryAfterMs: 0 };
+    }
+    // More than a full bucket can never be granted at once: the retry is after a full refill, and refused again.
+    return { granted: 0, retryAfterMs: Math.ceil((Math.min(count, this.capacity) - bucket.tokens) / this.ratePerMs) };
+  }
+
   private refilled(caller: string, now: number): Bucket {
     let bucket = this.buckets.get(caller);
     if (!bucket) {

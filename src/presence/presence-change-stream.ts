@@ -15,7 +15,7 @@ import { presenceKeyId, type PresenceKey } from './types';
  * and a watch of quiet devices may have no next event for hours. Here `return()` ends the watch at
  * once and settles a waiting `next()`.
  */
-export function presenceChangeStream(watch: PresenceWatch, keys: readonly PresenceKey[]): AsyncIterableIterator<PresenceChange> {
+export function presenceChangeStream(watch: Pick<PresenceWatch, 'watch'>, keys: readonly PresenceKey[]): AsyncIterableIterator<PresenceChange> {
   /** Insertion-ordered: the key that has waited longest goes first. */
   const waiting = new Map<string, PresenceChange>();
   const delivered = new Map<string, boolean>();

@@ -1,8 +1,9 @@
 import type { PresenceConfig, SubscriptionConfig, UpstreamConfig } from '../config';
 import type { BudgetGrant, BudgetStore, CallBudget } from './budget';
 import { batchShareBudgets, BudgetShare, chunkedByInstance, type BatchChunk } from './budget-share';
+import { MAX_CLIENT_IDS_PER_BATCH_CALL } from './session-api';
 import { systemClock, type Clock } from './clock';
-import { UpstreamUnavailableError, asPresenceError, type PresenceError } from './errors';
+import { UpstreamThrottledError, UpstreamUnavailableError, asPresenceError, type PresenceError } from './errors';
 import { assertNumberOption } from './options';
 import { WatcherRegistry, type PresenceListener, type PresenceWatch } from './presence-watch';
 import { SessionAction, type SessionApi } from './session-api';
@@ -38,6 +39,11 @@ export interface PresencePollerOptions {
  * successive rounds start where the last one stopped (round robin), so every key is still asked,
  * just less often than every interval.
  *
+ * Rounds are shared between owners (the callers watching), not between keys: a round takes each
+ * owner's next key in turn, so the first calls of a round hold every owner's first keys, and a
+ * caller watching thousands of devices makes only its own devices wait longer. Taken in key union
+ * order, one key's 40,000 made-up IDs left another caller's device unasked for over a minute.
+ *
  * A key's first status is asked for at once (a catch-up call, shared by every watch that arrives
  * in the same tick) rather than at the next interval, so a new subscriber does not wait for it.
  * No retries: a failed call is simply made again next interval, and the keys keep their last status.
@@ -57,8 +63,12 @@ export class PresencePoller implements PresenceWatch {
   private roundTimer: NodeJS.Timeout | undefined;
   private catchUpTimer: NodeJS.Timeout | undefined;
   private roundRunning = false;
-  /** Where the next round starts, in chunks (round robin when the share cannot cover the union). */
-  private cursor = 0;
+  /** Per owner, the keys it watches (how many of its watches hold each), in the order first watched. */
+  private readonly owners = new Map<string, Map<string, { key: PresenceKey; watches: number }>>();
+  /** Per owner, where its keys start next round (round robin when the share cannot cover them all). */
+  private readonly cursors = new Map<string, number>();
+  /** Which owner goes first next round, so that owners past the share's reach take turns too. */
+  private ownerCursor = 0;
   private closed = false;
 
   constructor(options: PresencePollerOptions) {
@@ -74,8 +84,9 @@ export class PresencePoller implements PresenceWatch {
     this.share = new BudgetShare(options.accountBudget, options.shareBudget, { now: this.now, onError: (error) => this.onError(error, 0) });
   }
 
-  watch(keys: readonly PresenceKey[], listener: PresenceListener): () => void {
+  watch(keys: readonly PresenceKey[], listener: PresenceListener, owner = ''): () => void {
     if (this.closed) throw new UpstreamUnavailableError('The presence service is shutting down');
+    const unown = this.own(owner, keys);
     // Keys this listener has heard about, so it gets exactly one first status per key.
     const told = new Set<string>();
     const unwatch = this.registry.add(
@@ -108,8 +119,10 @@ export class PresencePoller implements PresenceWatch {
     if (this.unknown.size > 0 && !this.catchUpTimer) this.catchUpTimer = setTimeout(() => void this.catchUp(), 0);
     this.scheduleRound(this.intervalMs);
     return () => {
+      if (!active) return;
       active = false;
       unwatch();
+      unown();
     };
   }
 
@@ -120,8 +133,62 @@ export class PresencePoller implements PresenceWatch {
     this.registry.clear();
     this.known.clear();
     this.unknown.clear();
+    this.owners.clear();
+    this.cursors.clear();
   }
 
+  /** Counts `keys` as watched by `owner`; the returned function uncounts them. */
+  private own(owner: string, keys: readonly PresenceKey[]): () => void {
+    const owned = this.owners.get(owner) ?? new Map<string, { key: PresenceKey; watches: number }>();
+    this.owners.set(owner, owned);
+    const ids = keys.map(presenceKeyId);
+    ids.forEach((id, i) => {
+      const entry = owned.get(id);
+      if (entry) entry.watches++;
+      else owned.set(id, { key: keys[i], watches: 1 });
+    });
+    return () => {
+      for (const id of ids) {
+        const entry = owned.get(id);
+        if (entry && --entry.watches === 0) owned.delete(id);
+      }
+      if (owned.size === 0 && this.owners.get(owner) === owned) {
+        this.owners.delete(owner);
+        this.cursors.delete(owner);
+      }
+    };
+  }
+
+  /**
+   * This round's calls, fairest first: each owner's next key in turn (from where its keys stopped
+   * last round), every key once, then packed per instance in that order. Also answers each owner's
+   * keys, to move its cursor by those that were sent.
+   */
+  private fairRound(): { chunks: BatchChunk[]; owned: Array<{ owner: string; ids: string[] }> } {
+    const owners = [...this.owners.entries()];
+    if (owners.length === 0) return { chunks: [], owned: [] };
+    const first = this.ownerCursor % owners.length;
+    this.ownerCursor = first + 1;
+    const lists = [...owners.slice(first), ...owners.slice(0, first)].map(([owner, owned]) => {
+      const keys = [...owned.values()].map((entry) => entry.key);
+      const start = (this.cursors.get(owner) ?? 0) % keys.length;
+      return { owner, keys: [...keys.slice(start), ...keys.slice(0, start)] };
+    });
+    const ordered: PresenceKey[] = [];
+    const seen = new Set<string>();
+    const longest = Math.max(...lists.map((list) => list.keys.length));
+    for (let i = 0; i < longest; i++) {
+      for (const list of lists) {
+        const key = list.keys[i];
+        if (!key) continue;
+        const id = presenceKeyId(key);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        ordered.push(key);
+      }
+    }
+    return { chunks: chunkedInOrder(ordered), owned: lists.map((list) => ({ owner: list.owner, ids: list.keys.map(presenceKeyId) })) };
+  }
   private scheduleRound(delayMs: number): void {
     if (this.closed || this.roundTimer || this.roundRunning || this.registry.size === 0) return;
     this.roundTimer = setTimeout(() => void this.round(), delayMs);
@@ -131,13 +198,17 @@ export class PresencePoller implements PresenceWatch {
   private async round(): Promise<void> {
     this.roundTimer = undefined;
     const startedAtMs = this.now();
-    const chunks = chunkedByInstance(this.registry.keys());
+    const { chunks, owned } = this.fairRound();
     if (chunks.length === 0) return;
-    const start = this.cursor % chunks.length;
     this.roundRunning = true;
     try {
-      const sent = await this.poll([...chunks.slice(start), ...chunks.slice(0, start)]);
-      this.cursor = start + sent;
+      const sent = await this.poll(chunks);
+      // Each owner's keys start next round after those of its keys this one asked about.
+      const asked = new Set(chunks.slice(0, sent).flatMap((chunk) => chunk.keys.map(presenceKeyId)));
+      for (const { owner, ids } of owned) {
+        const count = ids.filter((id) => asked.has(id)).length;
+        if (this.owners.has(owner)) this.cursors.set(owner, ((this.cursors.get(owner) ?? 0) + count) % ids.length);
+      }
     } finally {
       this.roundRunning = false;
     }
@@ -189,6 +260,7 @@ export class PresencePoller implements PresenceWatch {
     } catch (thrown) {
       const error = asPresenceError(thrown);
       this.observer.upstreamCall(SessionAction.Batch, error.upstream?.code ?? 'network');
+      if (error instanceof UpstreamThrottledError && error.upstream) this.share.throttled();
       if (!this.closed) this.onError(error, clientIds.length);
     }
   }
@@ -203,6 +275,27 @@ export class PresencePoller implements PresenceWatch {
     if (previous?.online === online) return;
     this.registry.notify({ key, online, at: new Date(checkedAtMs), initial: previous === undefined });
   }
+}
+
+/**
+ * Keys packed into calls of one instance, at most 10 each (BatchQuerySessionByClientIds: at most 10
+ * IDs per call), the calls in the order of their first key: the fair order survives the packing, so
+ * one owner's single key of another instance is not left for after every chunk of the first.
+ */
+function chunkedInOrder(keys: readonly PresenceKey[]): BatchChunk[] {
+  const chunks: BatchChunk[] = [];
+  const open = new Map<string, BatchChunk>();
+  for (const key of keys) {
+    let chunk = open.get(key.instanceId);
+    if (!chunk) {
+      chunk = { instanceId: key.instanceId, keys: [] };
+      chunks.push(chunk);
+      open.set(key.instanceId, chunk);
+    }
+    chunk.keys.push(key);
+    if (chunk.keys.length === MAX_CLIENT_IDS_PER_BATCH_CALL) open.delete(key.instanceId);
+  }
+  return chunks;
 }
 
 /**
@@ -222,6 +315,7 @@ export function createPresencePoller(
       // The longest a call may last, as the dispatcher's budget has it (presence-core.ts): a grant
       // counts that long unless its call ends sooner.
       maxCallMs: config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs,
+      slowdownMs: config.presence.throttleSlowdownMs,
     }),
     intervalMs: config.subscriptions.pollIntervalMs,
     observer: dependencies.observer,

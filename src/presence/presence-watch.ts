@@ -21,9 +21,11 @@ export interface PresenceWatch {
    * Calls `listener` with the current status of each key (`initial: true`) as soon as the source
    * knows it, then with every change, until the returned function is called. Keys must already be
    * valid (client-id.ts) and de-duplicated. Throws `InvalidInputError` for keys this source cannot
-   * watch. Listeners are called from the source's own events and must not throw.
+   * watch. Listeners are called from the source's own events and must not throw. `owner` names who
+   * watches (the caller): a source that must share a budget between watchers (the poller) shares it
+   * between owners, so one owner's many keys cannot crowd out another's few.
    */
-  watch(keys: readonly PresenceKey[], listener: PresenceListener): () => void;
+  watch(keys: readonly PresenceKey[], listener: PresenceListener, owner?: string): () => void;
   /** Ends every watch and timer: for shutdown. */
   close(): void;
 }

@@ -30,14 +30,14 @@ export class NoticeWatch implements PresenceWatch {
     });
   }
 
-  watch(keys: readonly PresenceKey[], listener: PresenceListener): () => void {
+  watch(keys: readonly PresenceKey[], listener: PresenceListener, owner?: string): () => void {
     if (this.closed) throw new UpstreamUnavailableError('The presence service is shutting down');
     const ours = keys.filter((key) => key.instanceId === this.options.instanceId);
     const theirs = keys.filter((key) => key.instanceId !== this.options.instanceId);
     if (theirs.length > 0 && !this.options.otherInstances) {
       throw this.options.refuseOtherInstance?.(theirs[0].instanceId) ?? new UpstreamUnavailableError(`No presence source watches instance ${JSON.stringify(theirs[0].instanceId)}`);
     }
-    const unwatchTheirs = theirs.length > 0 ? this.options.otherInstances!.watch(theirs, listener) : () => undefined;
+    const unwatchTheirs = theirs.length > 0 ? this.options.otherInstances!.watch(theirs, listener, owner) : () => undefined;
     // Keys this listener has heard about, so a first status never follows (and contradicts) a change.
     const told = new Set<string>();
     const unwatchOurs = this.registry.add(ours, (change) => {

@@ -10,17 +10,19 @@ export interface HttpRefusal {
   message: string;
   code: string;
   headers?: Record<string, string>;
+  /** More of `extensions` beside the code (a RATE_LIMITED refusal's `retryAfterMs`). */
+  extensions?: Record<string, unknown>;
 }
 
 export function refusal(status: number, message: string, code = 'BAD_REQUEST', headers?: Record<string, string>): HttpRefusal {
   return { status, message, code, headers };
 }
 
-export function sendRefusal(res: ServerResponse, { status, message, code, headers }: HttpRefusal): void {
+export function sendRefusal(res: ServerResponse, { status, message, code, headers, extensions }: HttpRefusal): void {
   res.statusCode = status;
   if (headers) for (const name in headers) res.setHeader(name, headers[name]);
   res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
 }
 
 export function isRefusal(value: unknown): value is HttpRefusal {

@@ -25,6 +25,15 @@ describe('FairShare', () => {
     expect(share.take('caller', 30).granted).toBe(20);
   });
 
+  it('grants all or nothing with takeAll, spending nothing when it refuses', () => {
+    const clock = manualClock();
+    const share = new FairShare({ lookupsPerSecond: 20, clock: clock.now });
+    expect(share.takeAll('caller', 15)).toEqual({ granted: 15, retryAfterMs: 0 });
+    expect(share.takeAll('caller', 10)).toEqual({ granted: 0, retryAfterMs: 250 });
+    // The refused ten spent nothing: five are still there.
+    expect(share.takeAll('caller', 5)).toEqual({ granted: 5, retryAfterMs: 0 });
+  });
+
   it('keeps callers apart: one spending its share leaves the other its own', () => {
     const share = new FairShare({ lookupsPerSecond: 10, clock: manualClock().now });
     expect(share.take('greedy', 100).granted).toBe(10);

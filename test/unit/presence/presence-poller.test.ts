@@ -88,6 +88,38 @@ describe('PresencePoller', () => {
       poller.close();
     });
 
+    it('shares its rounds between owners: one owner\'s 4,000 keys do not hold back another\'s one key', async () => {
+      const api = new FakeSessionApi();
+      const victimKey = key('victim', 'mqtt-other');
+      let victimOnline = false;
+      api.answerBatch = (ids) => answerAll(ids, (id) => id === victimKey.clientId && victimOnline);
+      const poller = pollerFor(api, { batchQps: 100, share: 0.2 }); // 20 calls (200 keys) per second
+      for (let i = 0; i < 40; i++) poller.watch(keys(100, i * 100), () => undefined, 'flooder');
+      await tick(5 * INTERVAL_MS);
+      const victim = recorder();
+      poller.watch([victimKey], victim.listener, 'victim');
+      // Taken in union order it would wait 20 rounds (4,000 keys at 200 a round); shared, it is in the next one.
+      await tick(INTERVAL_MS);
+      expect(victim.summary()).toEqual([[victimKey.clientId, false, true]]);
+      victimOnline = true;
+      await tick(INTERVAL_MS);
+      expect(victim.summary()).toEqual([
+        [victimKey.clientId, false, true],
+        [victimKey.clientId, true, false],
+      ]);
+      poller.close();
+    });
+
+    it('still asks about every key of an owner in turn when the share cannot cover them all', async () => {
+      const api = new FakeSessionApi();
+      const poller = pollerFor(api, { batchQps: 100, share: 0.2 });
+      poller.watch(keys(600), () => undefined, 'big');
+      poller.watch(keys(5, 0, 'mqtt-other'), () => undefined, 'small');
+      await tick(5 * INTERVAL_MS - 1); // the catch-up, then 4 rounds of 20 calls: 600 + 5 keys need 61
+      expect(new Set(api.calls.flat())).toEqual(new Set([...keys(600), ...keys(5, 0, 'mqtt-other')].map((k) => k.clientId)));
+      poller.close();
+    });
+
     it('leaves the account budget to queries: a poll never waits for it, the round resumes next interval', async () => {
       const api = new FakeSessionApi();
       const store = new MemoryBudgetStore();
