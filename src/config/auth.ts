@@ -1,5 +1,5 @@
 /** Who may call: API keys (known by their SHA-256) or JWTs, each with a scope of instances and groups. */
-import { ConfigError, isLoopback, jsonValue, readText, text, url, type Env } from './env';
+import { ConfigError, integer, isLoopback, jsonValue, readText, text, url, type Env } from './env';
 
 export type AuthMode = 'none' | 'apikey' | 'jwt';
 
@@ -26,6 +26,10 @@ export interface JwtConfig {
   /** Claims holding the caller's instance and Group ID patterns. */
   instancesClaim: string;
   groupsClaim: string;
+  /** Longest lifetime a token may claim: `exp` − `iat` (or − now, without `iat`). A stolen token lapses within it. */
+  maxLifetimeSeconds: number;
+  /** How far the issuer's clock may be from this host's, for `exp`, `nbf` and a future `iat`. */
+  clockSkewSeconds: number;
 }
 
 /**
@@ -112,5 +116,8 @@ export function jwt(env: Env): JwtConfig {
     audience,
     instancesClaim: text(env, 'JWT_INSTANCES_CLAIM') ?? 'instances',
     groupsClaim: text(env, 'JWT_GROUPS_CLAIM') ?? 'groups',
+    // A day: longer than any access token an issuer hands out (usually an hour), far short of `exp: 1e20`.
+    maxLifetimeSeconds: integer(env, 'JWT_MAX_LIFETIME_SECONDS', 86400, 60, 31536000),
+    clockSkewSeconds: integer(env, 'JWT_CLOCK_SKEW_SECONDS', 5, 0, 300),
   };
 }

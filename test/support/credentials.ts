@@ -11,14 +11,21 @@ export function makeApiKey(name: string, scope: { instances: string[]; groups: s
   return { key, entry: { name, sha256: createHash('sha256').update(key).digest('hex'), ...scope } };
 }
 
+export interface SignOptions {
+  audience?: string;
+  expiresAt?: number | null;
+  issuedAt?: number | null;
+  issuer?: string;
+}
+
 export interface TestIssuer {
   issuer: string;
   audience: string;
   /** A JWKS file holding the issuer's public key, as JWT_JWKS_FILE reads it. */
   jwksFile: string;
   /** A token signed by the issuer; `claims` and `options` override the defaults (valid for 5 minutes). */
-  /** `expiresAt: null` leaves `exp` out. */
-  sign(claims?: JWTPayload, options?: { audience?: string; expiresAt?: number | null; issuer?: string }): Promise<string>;
+  /** `expiresAt: null` leaves `exp` out, `issuedAt: null` leaves `iat` out (both in seconds). */
+  sign(claims?: JWTPayload, options?: SignOptions): Promise<string>;
   /** The same token, signed by a key the JWKS does not hold. */
   signWithForeignKey(claims?: JWTPayload): Promise<string>;
   /** Deletes the JWKS file. */
@@ -32,12 +39,12 @@ export async function makeIssuer(issuer = 'https://issuer.test', audience = 'pre
   const dir = mkdtempSync(join(tmpdir(), 'presence-jwks-'));
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'test-key', alg: 'ES256', use: 'sig' }] }));
-  const build = (claims: JWTPayload, options: { audience?: string; expiresAt?: number | null; issuer?: string }) => {
-    const token = new SignJWT({ sub: 'fleet-dashboard', ...claims })
+  const build = (claims: JWTPayload, options: SignOptions) => {
+    const signed = new SignJWT({ sub: 'fleet-dashboard', ...claims })
       .setProtectedHeader({ alg: 'ES256', kid: 'test-key' })
       .setIssuer(options.issuer ?? issuer)
-      .setAudience(options.audience ?? audience)
-      .setIssuedAt();
+      .setAudience(options.audience ?? audience);
+    const token = options.issuedAt === null ? signed : signed.setIssuedAt(options.issuedAt);
     return options.expiresAt === null ? token : token.setExpirationTime(options.expiresAt ?? Math.floor(Date.now() / 1000) + 300);
   };
   return {

