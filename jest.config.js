@@ -5,6 +5,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   setupFiles: ['reflect-metadata'],
+  // No test reaches the ECS metadata address or reads this machine's Alibaba Cloud profiles.
+  globalSetup: '<rootDir>/test/support/credential-isolation.global.ts',
   // Type checking runs once in `npm run typecheck`; ts-jest still compiles with decorator metadata.
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }],

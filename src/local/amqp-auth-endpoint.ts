@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { STATUS_NOTICE_VHOST } from '../upstream/status-notices/amqp-login';
-import { checkAmqpLogin, checkAmqpUsername, LoginCheckGate, type AmqpLoginKey, type LoginCheckGateOptions } from './amqp-login-check';
+import { checkAmqpLogin, checkAmqpUsername, fixedLoginKey, LoginCheckGate, type AmqpLoginKey, type AmqpLoginKeys, type LoginCheckGateOptions } from './amqp-login-check';
 import { assertPort, hostPort, listen } from './listen';
 import { silentLogger, type LocalLogger } from './logger';
 
@@ -33,10 +33,18 @@ export interface AuthDecision {
   reason: string;
   /** For an allowed login: the ts it signed (the SDK's `signKey`), so a fresh login per connection shows. */
   signedAtMs?: number;
+  /** For an allowed login: the AccessKey ID it used (an identifier, not a secret), so a login with a renewed key shows. */
+  accessKeyId?: string;
   atMs: number;
 }
 
-export interface AmqpAuthEndpointOptions extends AmqpLoginKey, LoginCheckGateOptions {
+/**
+ * Whose logins to allow: one fixed AccessKey (the local instance's), or `keys`, asked at every
+ * question, e.g. the temporary keys an STS stand-in issued, each with its current token.
+ */
+export type AmqpAuthEndpointOptions = (AmqpLoginKey | { keys: AmqpLoginKeys }) & AmqpAuthEndpointSettings;
+
+export interface AmqpAuthEndpointSettings extends LoginCheckGateOptions {
   /** @default '127.0.0.1' */
   host?: string;
   /** 0 picks a free port. @default 0 */
@@ -66,18 +74,18 @@ export async function startAmqpAuthEndpoint(options: AmqpAuthEndpointOptions): P
   const now = options.now ?? Date.now;
   const logger = options.logger ?? silentLogger;
   const gate = new LoginCheckGate(options);
-  const key: AmqpLoginKey = { instanceId: options.instanceId, accessKeyId: options.accessKeyId, accessKeySecret: options.accessKeySecret };
+  const keys = 'keys' in options ? options.keys : fixedLoginKey(options);
   const decisions: AuthDecision[] = [];
 
   const decide = async (path: AuthPath, params: URLSearchParams): Promise<AuthDecision> => {
     const username = params.get('username') ?? '';
     if (path === AuthPath.User) {
-      const verdict = await gate.run(() => checkAmqpLogin({ username, password: params.get('password') ?? '' }, key, now()));
+      const verdict = await gate.run(() => checkAmqpLogin({ username, password: params.get('password') ?? '' }, keys, now()));
       if (verdict === 'busy') return { path, allowed: false, reason: 'busy', atMs: now() };
       if (!verdict.ok) return { path, allowed: false, reason: verdict.reason, atMs: now() };
-      return { path, allowed: true, reason: 'signed', signedAtMs: verdict.signedAtMs, atMs: now() };
+      return { path, allowed: true, reason: 'signed', signedAtMs: verdict.signedAtMs, accessKeyId: verdict.accessKeyId, atMs: now() };
     }
-    const user = checkAmqpUsername(username, key);
+    const user = checkAmqpUsername(username, keys, now());
     if (!user.ok) return { path, allowed: false, reason: user.reason, atMs: now() };
     if (params.get('vhost') !== STATUS_NOTICE_VHOST) return { path, allowed: false, reason: 'other-vhost', atMs: now() };
     return { path, allowed: true, reason: 'signed', atMs: now() };

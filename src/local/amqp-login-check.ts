@@ -29,26 +29,66 @@ export interface AmqpLoginKey {
   accessKeySecret: string;
 }
 
+/** Why an AccessKey (with or without a security token) may not log in now. */
+export type AmqpKeyRefusal =
+  | 'unknown-access-key'
+  /** The key is long-lived and issues no STS tokens, so a token with it cannot be checked. */
+  | 'security-token-unsupported'
+  /** A temporary key whose token is missing or is not the one issued with it. */
+  | 'bad-security-token'
+  /** A temporary key past its Expiration: the cloud refuses it, and so do we. */
+  | 'expired-security-token';
+
+/**
+ * The AccessKeys that may log in at `nowMs`, asked on every question RabbitMQ asks: the local
+ * instance's one fixed key (`fixedLoginKey`), or the temporary keys a credential issuer (an STS
+ * stand-in) has handed out and not yet seen expire, each only with its own security token.
+ */
+export interface AmqpLoginKeys {
+  instanceId: string;
+  /** The secret of `accessKeyId` when it may log in with `securityToken` (undefined: none sent); never log it. */
+  secretOf(accessKeyId: string, securityToken: string | undefined, nowMs: number): { ok: true; accessKeySecret: string } | { ok: false; reason: AmqpKeyRefusal };
+}
+
+/** One long-lived AccessKey, without a token: the local instance's. */
+export function fixedLoginKey(key: AmqpLoginKey): AmqpLoginKeys {
+  return {
+    instanceId: key.instanceId,
+    secretOf(accessKeyId, securityToken) {
+      if (accessKeyId !== key.accessKeyId) return { ok: false, reason: 'unknown-access-key' };
+      if (securityToken !== undefined) return { ok: false, reason: 'security-token-unsupported' };
+      return { ok: true, accessKeySecret: key.accessKeySecret };
+    },
+  };
+}
+
 export type AmqpLoginRefusal =
   | 'malformed-username'
   | 'other-instance'
-  | 'unknown-access-key'
-  /** The local instance issues no STS tokens, so it cannot check one (the STS form is UNCONFIRMED too). */
-  | 'security-token-unsupported'
+  | AmqpKeyRefusal
   | 'malformed-password'
   /** No ts in the window signs to this password: wrong secret, too old, or too far ahead. */
   | 'bad-signature';
 
-export type AmqpLoginVerdict = { ok: true; signedAtMs: number } | { ok: false; reason: AmqpLoginRefusal };
+export type AmqpLoginVerdict = { ok: true; signedAtMs: number; accessKeyId: string } | { ok: false; reason: AmqpLoginRefusal };
 
 export type AmqpUsernameVerdict = { ok: true } | { ok: false; reason: Exclude<AmqpLoginRefusal, 'malformed-password' | 'bad-signature'> };
 
+type Identified = { ok: true; accessKeyId: string; accessKeySecret: string } | Extract<AmqpUsernameVerdict, { ok: false }>;
+
 /**
- * Whether `username` is the SDK's username for this instance and AccessKey (`UserUtils.getUserName`).
+ * Whether `username` is the SDK's username for this instance and an AccessKey that may log in now
+ * (`UserUtils.getUserName`: base64 of `0:instanceId:accessKeyId`, or with `:securityToken` for STS).
  * Enough on its own for RabbitMQ's vhost and resource questions, which it asks only about a user it
- * has already logged in.
+ * has already logged in; an STS key that expired since is refused there too.
  */
-export function checkAmqpUsername(username: string, key: Pick<AmqpLoginKey, 'instanceId' | 'accessKeyId'>): AmqpUsernameVerdict {
+export function checkAmqpUsername(username: string, keys: AmqpLoginKeys | AmqpLoginKey, nowMs = Date.now()): AmqpUsernameVerdict {
+  const identified = identify(username, keys, nowMs);
+  return identified.ok ? { ok: true } : identified;
+}
+
+function identify(username: string, keys: AmqpLoginKeys | AmqpLoginKey, nowMs: number): Identified {
+  const known = 'secretOf' in keys ? keys : fixedLoginKey(keys);
   const decoded = Buffer.from(username, 'base64');
   // Buffer.from ignores what is not base64: only a canonical encoding round-trips.
   if (username === '' || decoded.toString('base64') !== username) return { ok: false, reason: 'malformed-username' };
@@ -56,28 +96,28 @@ export function checkAmqpUsername(username: string, key: Pick<AmqpLoginKey, 'ins
   if (fields.length < 3 || fields.length > 4 || fields[0] !== ACCESS_FROM_USER || fields.some((field) => field === '')) {
     return { ok: false, reason: 'malformed-username' };
   }
-  if (fields[1] !== key.instanceId) return { ok: false, reason: 'other-instance' };
-  if (fields[2] !== key.accessKeyId) return { ok: false, reason: 'unknown-access-key' };
-  if (fields.length === 4) return { ok: false, reason: 'security-token-unsupported' };
-  return { ok: true };
+  if (fields[1] !== known.instanceId) return { ok: false, reason: 'other-instance' };
+  const secret = known.secretOf(fields[2], fields[3], nowMs);
+  return secret.ok ? { ok: true, accessKeyId: fields[2], accessKeySecret: secret.accessKeySecret } : secret;
 }
 
 /**
- * Checks a login as the cloud does: the username names this instance and AccessKey, and the password
- * is base64(HMAC-SHA1(secret, ts)) for some ts in [nowMs − 60 s, nowMs + 5 s]. Yields to the event
+ * Checks a login as the cloud does: the username names this instance and an AccessKey that may log in
+ * now (with its current token, for STS), and the password is base64(HMAC-SHA1(secret, ts)) for some
+ * ts in [nowMs − 60 s, nowMs + 5 s]. Yields to the event
  * loop between slices of the search, so a wrong password (about 65,000 HMACs, a few hundred ms of
  * CPU) never blocks the process for long; bound how many run at once with `LoginCheckGate`.
  */
 export async function checkAmqpLogin(
   login: { username: string; password: string },
-  key: AmqpLoginKey,
+  keys: AmqpLoginKeys | AmqpLoginKey,
   nowMs: number,
 ): Promise<AmqpLoginVerdict> {
-  const user = checkAmqpUsername(login.username, key);
+  const user = identify(login.username, keys, nowMs);
   if (!user.ok) return user;
   const expected = Buffer.from(login.password, 'base64');
   if (expected.length !== SIGNATURE_BYTES || expected.toString('base64') !== login.password) return { ok: false, reason: 'malformed-password' };
-  const secret = Buffer.from(key.accessKeySecret, 'utf8');
+  const secret = Buffer.from(user.accessKeySecret, 'utf8');
   const oldest = nowMs - LOGIN_MAX_AGE_MS;
   const newest = nowMs + LOGIN_MAX_SKEW_AHEAD_MS;
   // Newest-past first (now, now − 1, …, oldest), then the skew ahead (now + 1, …, newest).
@@ -88,7 +128,7 @@ export async function checkAmqpLogin(
     for (let index = start; index < Math.min(count, start + CANDIDATES_PER_SLICE); index++) {
       const ts = candidateAt(index);
       const digest = createHmac('sha1', secret).update(String(ts), 'utf8').digest();
-      if (timingSafeEqual(digest, expected)) return { ok: true, signedAtMs: ts };
+      if (timingSafeEqual(digest, expected)) return { ok: true, signedAtMs: ts, accessKeyId: user.accessKeyId };
     }
   }
   return { ok: false, reason: 'bad-signature' };

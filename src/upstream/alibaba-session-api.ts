@@ -1,9 +1,11 @@
 import type { BatchSessionAnswer, ExactSessionAnswer, SessionApi } from '../presence/session-api';
 import { batchQuerySessionByClientIds } from './batch-query-session-by-client-ids';
-import { createOpenApiClient, type ExplicitCredential, type OnsMqttClient } from './openapi-client';
+import type { AccessKeyCredential } from '../config/upstream';
+import { createOpenApiClient, fixedCredentials, type CredentialLookup, type OnsMqttClient } from './openapi-client';
+import { credentialSourceFailed } from './upstream-errors';
 import { querySessionByClientId } from './query-session-by-client-id';
 
-export { assertCredentialsAvailable, type ExplicitCredential } from './openapi-client';
+export { fixedCredentials, type CredentialLookup } from './openapi-client';
 
 /**
  * SessionApi over the real onsmqtt OpenAPI (Alibaba Cloud or the local instance's emulator): exactly
@@ -33,10 +35,17 @@ export interface AlibabaSessionApiConfig {
   regionId?: string;
   connectTimeoutMs: number;
   readTimeoutMs: number;
-  /** Absent: the `@alicloud/credentials` default chain. */
-  credential?: ExplicitCredential;
+  /** Asked before every call: the renewing credentials of a source (credentials/resolve-credentials.ts). */
+  credentials?: CredentialLookup;
+  /** A fixed AccessKey instead (the local instance's dev identity, bench, tests); empty parts are refused. */
+  credential?: AccessKeyCredential;
 }
 
 export function createAlibabaSessionApi(config: Readonly<AlibabaSessionApiConfig>): AlibabaSessionApi {
-  return new AlibabaSessionApi(createOpenApiClient(config));
+  const { credentials, credential, ...rest } = config;
+  if (!credentials && (!credential?.accessKeyId || !credential.accessKeySecret)) {
+    // The SDK's static provider would silently fall back to the environment for an empty value.
+    throw credentialSourceFailed('static', 'the AccessKey given', 'its ID or secret is empty; for the local instance check LOCAL_ACCESS_KEY_ID and LOCAL_ACCESS_KEY_SECRET');
+  }
+  return new AlibabaSessionApi(createOpenApiClient({ ...rest, credentials: credentials ?? fixedCredentials(credential!) }));
 }

@@ -1,9 +1,10 @@
 import OpenApiClient, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
-import Credential, { Config as CredentialConfig, type CredentialModel } from '@alicloud/credentials';
+import Credential from '@alicloud/credentials';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import { ConfigError } from '../config';
 import type { SessionAction } from '../presence/session-api';
-import { credentialsUnavailable, toUpstreamError, type CredentialSource, type UpstreamCallContext } from './upstream-errors';
+import type { AccessKeyCredential } from '../config/upstream';
+import { toUpstreamError, type UpstreamCallContext } from './upstream-errors';
 
 /**
  * The signed-call core for the onsmqtt OpenAPI (version 2020-04-20), built on the same
@@ -12,12 +13,12 @@ import { credentialsUnavailable, toUpstreamError, type CredentialSource, type Up
  * every request; it holds no per-call state.
  */
 
-/** A fixed AccessKey (the local instance's dev identity, or an operator's explicit choice). */
-export interface ExplicitCredential {
-  accessKeyId: string;
-  accessKeySecret: string;
-  /** Set for STS: the SDK then signs with `x-acs-security-token`. */
-  securityToken?: string;
+/** What signs each call: a fixed AccessKey, or the renewing credentials of a source (credentials/). */
+export interface CredentialLookup {
+  /** The key to sign with now (with its STS token when temporary); rejects with a typed error naming the source. */
+  get(): Promise<AccessKeyCredential>;
+  /** For `x-acs-credentials-provider`, as the SDK sends it: the source's name, never a secret. */
+  readonly source: string;
 }
 
 export interface OpenApiClientOptions {
@@ -27,8 +28,8 @@ export interface OpenApiClientOptions {
   regionId?: string;
   connectTimeoutMs: number;
   readTimeoutMs: number;
-  /** Absent: `@alicloud/credentials`' default chain (env, OIDC, profiles, ECS RAM role, URI). */
-  credential?: ExplicitCredential;
+  /** Asked before every call: the SDK signs with whatever it answers then. */
+  credentials: CredentialLookup;
 }
 
 /** What the action modules need: a signed call that either answers a JSON object or throws a typed error. */
@@ -67,7 +68,7 @@ export function resolveEndpoint(options: Pick<OpenApiClientOptions, 'endpoint' |
 
 export function createOpenApiClient(options: OpenApiClientOptions): OnsMqttClient {
   const { host, protocol } = resolveEndpoint(options);
-  const credential = new TaggedCredential(options.credential);
+  const credential = sdkCredential(options.credentials);
   const sdk = new OpenApiClient(
     new OpenApiConfig({
       endpoint: host,
@@ -102,65 +103,24 @@ export function createOpenApiClient(options: OpenApiClientOptions): OnsMqttClien
   };
 }
 
-/**
- * Checks at start that credentials can be resolved (explicit ones, or the default chain), so a
- * misconfigured deployment stops with a clear message rather than failing every lookup. The error
- * names the sources to configure, never a value.
- */
-export async function assertCredentialsAvailable(credential?: ExplicitCredential): Promise<void> {
-  await new TaggedCredential(credential).getCredential();
+/** A fixed AccessKey as a CredentialLookup: the local instance's dev identity, and tests. */
+export function fixedCredentials(key: AccessKeyCredential, source = 'static'): CredentialLookup {
+  return { source, get: async () => key };
 }
 
 /**
- * The current AccessKey (with its STS token when temporary), resolved as the OpenAPI calls resolve
- * theirs: for the status-notice login, which signs with the same credentials. Asked before every
- * login, so a rotated or renewed key is picked up. Never logged.
+ * The SDK asks `credential.getCredential()` inside every call (openapi-client's `callApi` → `doRPCRequest`)
+ * and signs with `x-acs-security-token` when the model has a token. A provider object in the second
+ * argument of `Credential` (client.js, `isCredentialsProviderClass`) is asked through `getCredentials()`:
+ * ours answers the lookup's current key, and its typed errors pass through the SDK untouched, so
+ * `toUpstreamError` keeps them (they name the source, never the secret).
  */
-export function credentialProvider(credential?: ExplicitCredential): () => Promise<{ accessKeyId: string; accessKeySecret: string; securityToken?: string }> {
-  const source = new TaggedCredential(credential);
-  return async () => {
-    const model = await source.getCredential();
-    return model.securityToken
-      ? { accessKeyId: model.accessKeyId!, accessKeySecret: model.accessKeySecret!, securityToken: model.securityToken }
-      : { accessKeyId: model.accessKeyId!, accessKeySecret: model.accessKeySecret! };
+function sdkCredential(lookup: CredentialLookup): Credential {
+  const provider = {
+    getProviderName: () => lookup.source,
+    getCredentials: async () => ({ ...(await lookup.get()), providerName: lookup.source }),
   };
-}
-
-/**
- * The SDK resolves the credential inside every call; a failure there surfaces as a bare `Error` whose
- * message may quote a profile file or a credentials-URI answer. Tagging it here keeps it apart from a
- * malformed upstream answer and keeps that text out of our errors.
- */
-class TaggedCredential extends Credential {
-  private readonly source: CredentialSource;
-
-  constructor(explicit: ExplicitCredential | undefined) {
-    const source: CredentialSource = explicit ? 'explicit' : 'default-chain';
-    // Checked here: the SDK's static provider would silently fall back to env vars for an empty value.
-    if (explicit && (!explicit.accessKeyId || !explicit.accessKeySecret)) throw credentialsUnavailable(source);
-    super(
-      explicit
-        ? new CredentialConfig({
-            type: explicit.securityToken ? 'sts' : 'access_key',
-            accessKeyId: explicit.accessKeyId,
-            accessKeySecret: explicit.accessKeySecret,
-            securityToken: explicit.securityToken,
-          })
-        : null,
-    );
-    this.source = source;
-  }
-
-  override async getCredential(): Promise<CredentialModel> {
-    let model: CredentialModel;
-    try {
-      model = await super.getCredential();
-    } catch {
-      throw credentialsUnavailable(this.source);
-    }
-    if (!model.accessKeyId || !model.accessKeySecret) throw credentialsUnavailable(this.source);
-    return model;
-  }
+  return new Credential(null, provider);
 }
 
 /**

@@ -57,7 +57,8 @@ interface CodeRule {
 
 const CREDENTIALS_HINT =
   'set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS), ' +
-  'or configure another source of the @alicloud/credentials default chain (OIDC, CLI profile, ~/.alibabacloud/credentials, ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI)';
+  'or configure another source of the @alicloud/credentials default chain (OIDC, CLI profile, ~/.alibabacloud/credentials, ECS RAM role, ALIBABA_CLOUD_CREDENTIALS_URI); ' +
+  'ALIBABA_CLOUD_CREDENTIALS_SOURCE picks one (docs/credentials.md)';
 
 const RAM_HINT = 'a RAM policy must allow {ram} on the instance for the identity in use';
 const SECRET_HINT = 'check that ALIBABA_CLOUD_ACCESS_KEY_SECRET belongs to the AccessKey ID in use';
@@ -143,16 +144,22 @@ export function malformedAnswer(context: UpstreamCallContext, requestId?: string
   );
 }
 
-/** Where the credential comes from: an explicit AccessKey, or the `@alicloud/credentials` default chain. */
-export type CredentialSource = 'explicit' | 'default-chain';
+/**
+ * A source of credentials failed: it did not answer, refused, or answered something unusable. The
+ * message names the source and where it asks (credential-sources.ts `describe`), and a fixed reason:
+ * never what the source said, which may quote a secret.
+ */
+export function credentialSourceFailed(source: string, describe: string, reason: string): UpstreamAuthFailedError {
+  return new UpstreamAuthFailedError(
+    `No valid Alibaba Cloud credentials from source ${source} (${describe}): ${reason}; lookups resume by themselves once it answers`,
+    { code: NO_ANSWER_CODES.credentials },
+  );
+}
 
-/** No credentials could be resolved, at start or when a rotating credential (STS, ECS role) was refreshed. */
-export function credentialsUnavailable(source: CredentialSource): UpstreamAuthFailedError {
-  const message =
-    source === 'explicit'
-      ? 'The configured AccessKey ID or secret is empty; for the local instance check LOCAL_ACCESS_KEY_ID and LOCAL_ACCESS_KEY_SECRET'
-      : `No Alibaba Cloud credentials could be resolved from the @alicloud/credentials default chain: ${CREDENTIALS_HINT}`;
-  return new UpstreamAuthFailedError(message, { code: NO_ANSWER_CODES.credentials });
+/** At start, ALIBABA_CLOUD_CREDENTIALS_SOURCE=chain found no source that answered; `tried` names them with their reasons. */
+export function credentialsUnavailable(tried: readonly string[]): UpstreamAuthFailedError {
+  const what = tried.length === 0 ? 'no source is configured' : `tried ${tried.join('; ')}`;
+  return new UpstreamAuthFailedError(`No Alibaba Cloud credentials could be resolved (${what}): ${CREDENTIALS_HINT}`, { code: NO_ANSWER_CODES.credentials });
 }
 
 interface SdkErrorShape {

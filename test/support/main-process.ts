@@ -10,11 +10,27 @@ export interface MainProcess {
   exited: Promise<number | null>;
 }
 
-/** `src/main.ts` as `npm start` runs it (compiled on the fly), in its own process, every port picked free. */
-export function startMain(env: Record<string, string>): MainProcess {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
+/**
+ * `src/main.ts` as `npm start` runs it (compiled on the fly), in its own process, every port picked
+ * free; `prefix` runs it through another command, e.g. `ip netns exec <ns>` (network-namespace.ts).
+ */
+export function startMain(env: Record<string, string>, prefix: readonly string[] = []): MainProcess {
+  const command = [...prefix, process.execPath, '-r', 'ts-node/register/transpile-only', 'src/main.ts'];
+  const child = spawn(command[0], command.slice(1), {
     cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOCAL_MQTT_PORT: '0', LOCAL_DEMO_DEVICES: '2', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      // The private HOME of credential-isolation.global.ts (never the real profiles), and never the ECS metadata address.
+      HOME: process.env.HOME ?? '/nonexistent',
+      ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOCAL_MQTT_PORT: '0',
+      LOCAL_DEMO_DEVICES: '2',
+      // Production serves the operator endpoints on OPS_PORT (9464 by default): a free one here.
+      ...(env.NODE_ENV === 'production' && { OPS_PORT: '0' }),
+      ...env,
+    },
   });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));

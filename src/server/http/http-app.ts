@@ -7,8 +7,11 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface ReadinessCheck {
   name: string;
-  /** Resolves when ready; rejects (or throws) with a reason an operator can act on. */
-  check(): Promise<void>;
+  /**
+   * Resolves when ready, optionally with what it is ready on (e.g. which credentials source), shown
+   * under `ready` in /readyz: never a secret. Rejects (or throws) with a reason an operator can act on.
+   */
+  check(): Promise<string | void>;
 }
 
 /** Express's own handler would answer HTML with the stack trace outside NODE_ENV=production. */
@@ -18,17 +21,34 @@ const internalError: ErrorRequestHandler = (error, _req, res, next) => {
 };
 
 /**
- * The HTTP surface: GraphQL at /graphql plus the operator endpoints of the public contract
- * (/healthz process alive, /readyz dependencies reachable, /metrics Prometheus text).
+ * The HTTP surface of the GraphQL port: GraphQL at /graphql, GraphiQL's assets, and the operator
+ * endpoints when they share the port (`ops`; see createOpsApp).
  */
 export function createHttpApp(options: {
   /** /graphql (and /graphql/), every method: graphql-http-handler.ts. */
   graphql: (req: IncomingMessage, res: ServerResponse) => void;
   /** The self-hosted GraphiQL's assets under /graphiql/; unset when disabled. */
   graphiqlAssets?: RequestHandler;
-  metrics: PresenceMetrics;
-  readiness: readonly ReadinessCheck[];
+  /** The operator endpoints, when served on this port (outside production, unless OPS_PORT is set). */
+  ops?: RequestHandler;
 }): RequestListener {
+  const app = express();
+  app.disable('x-powered-by');
+  if (options.ops) app.use(options.ops);
+  if (options.graphiqlAssets) app.use(options.graphiqlAssets);
+  app.use(internalError);
+  return (req, res) => {
+    if (isGraphQLPath(req.url)) options.graphql(req, res);
+    else app(req, res);
+  };
+}
+
+/**
+ * The operator endpoints of the public contract: /healthz process alive, /readyz dependencies
+ * reachable, /metrics Prometheus text. Unauthenticated, so on a port of their own in production
+ * (OPS_PORT), which the network keeps to the cluster.
+ */
+export function createOpsApp(options: { metrics: PresenceMetrics; readiness: readonly ReadinessCheck[] }): express.Express {
   const app = express();
   app.disable('x-powered-by');
 
@@ -38,17 +58,19 @@ export function createHttpApp(options: {
 
   app.get('/readyz', async (_req, res) => {
     const failures: Record<string, string> = {};
+    const readyOn: Record<string, string> = {};
     await Promise.all(
       options.readiness.map(async ({ name, check }) => {
         try {
-          await check();
+          const detail = await check();
+          if (detail) readyOn[name] = detail;
         } catch (error) {
           failures[name] = (error as Error).message;
         }
       }),
     );
     const ready = Object.keys(failures).length === 0;
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', failures });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', failures, ...(Object.keys(readyOn).length > 0 && { ready: readyOn }) });
   });
 
   app.get('/metrics', async (_req, res) => {
@@ -56,12 +78,8 @@ export function createHttpApp(options: {
     res.type(contentType).send(body);
   });
 
-  if (options.graphiqlAssets) app.use(options.graphiqlAssets);
   app.use(internalError);
-  return (req, res) => {
-    if (isGraphQLPath(req.url)) options.graphql(req, res);
-    else app(req, res);
-  };
+  return app;
 }
 
 /** `/graphql` or `/graphql/`, with or without a query string. */

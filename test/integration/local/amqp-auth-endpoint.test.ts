@@ -72,10 +72,12 @@ describe('the AMQP auth endpoint (rabbitmq_auth_backend_http protocol)', () => {
     expect((await fetch(`${endpoint.url}/user`, { method: 'PUT' })).status).toBe(405);
   });
 
-  it('records only the path, the answer, the reason and the time: never a password or a username', () => {
+  it('records only the path, the answer, the reason and the time (and a login\'s ts and AccessKey ID): never a password or a username', () => {
     expect(endpoint.decisions.length).toBeGreaterThan(0);
     for (const decision of endpoint.decisions) {
-      expect(Object.keys(decision).sort()).toEqual(decision.signedAtMs === undefined ? ['allowed', 'atMs', 'path', 'reason'] : ['allowed', 'atMs', 'path', 'reason', 'signedAtMs']);
+      expect(Object.keys(decision).sort()).toEqual(
+        decision.signedAtMs === undefined ? ['allowed', 'atMs', 'path', 'reason'] : ['accessKeyId', 'allowed', 'atMs', 'path', 'reason', 'signedAtMs'],
+      );
     }
   });
 });

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { checkAmqpLogin, checkAmqpUsername, LoginCheckGate } from '../../../src/local/amqp-login-check';
+import { checkAmqpLogin, checkAmqpUsername, LoginCheckGate, type AmqpLoginKeys } from '../../../src/local/amqp-login-check';
 
 const KEY = { instanceId: 'mqtt-cn-local0001', accessKeyId: 'LTAI5tLocalKey', accessKeySecret: 'local-secret-0123456789' };
 const NOW = 1_700_000_000_000;
@@ -14,12 +14,12 @@ const signed = (ts: number, secret = KEY.accessKeySecret) => ({
 describe('checkAmqpLogin', () => {
   describe('accepts what the cloud accepts', () => {
     it('accepts a login signed just now and says which ts it signed', async () => {
-      await expect(checkAmqpLogin(signed(NOW - 3), KEY, NOW)).resolves.toEqual({ ok: true, signedAtMs: NOW - 3 });
+      await expect(checkAmqpLogin(signed(NOW - 3), KEY, NOW)).resolves.toEqual({ ok: true, signedAtMs: NOW - 3, accessKeyId: KEY.accessKeyId });
     });
 
     it('accepts a ts up to 60 s old and up to 5 s ahead of our clock, and nothing beyond', async () => {
-      await expect(checkAmqpLogin(signed(NOW - 60_000), KEY, NOW)).resolves.toEqual({ ok: true, signedAtMs: NOW - 60_000 });
-      await expect(checkAmqpLogin(signed(NOW + 5_000), KEY, NOW)).resolves.toEqual({ ok: true, signedAtMs: NOW + 5_000 });
+      await expect(checkAmqpLogin(signed(NOW - 60_000), KEY, NOW)).resolves.toEqual({ ok: true, signedAtMs: NOW - 60_000, accessKeyId: KEY.accessKeyId });
+      await expect(checkAmqpLogin(signed(NOW + 5_000), KEY, NOW)).resolves.toEqual({ ok: true, signedAtMs: NOW + 5_000, accessKeyId: KEY.accessKeyId });
       await expect(checkAmqpLogin(signed(NOW - 60_001), KEY, NOW)).resolves.toEqual({ ok: false, reason: 'bad-signature' });
       await expect(checkAmqpLogin(signed(NOW + 5_001), KEY, NOW)).resolves.toEqual({ ok: false, reason: 'bad-signature' });
     });
@@ -64,6 +64,45 @@ describe('checkAmqpLogin', () => {
       clearInterval(ticker);
     }
     expect(ticks).toBeGreaterThan(3);
+  });
+});
+
+describe('checkAmqpLogin with temporary keys (the STS form: UserUtils with a security token)', () => {
+  /** Two keys as an STS issuer hands them out: each valid with its own token until its Expiration. */
+  const issued = new Map([
+    ['STS.old', { secret: 'old-secret', token: 'CAIS-old', expiresAtMs: NOW - 1 }],
+    ['STS.new', { secret: 'new-secret', token: 'CAIS-new', expiresAtMs: NOW + 60_000 }],
+  ]);
+  const keys: AmqpLoginKeys = {
+    instanceId: KEY.instanceId,
+    secretOf(accessKeyId, securityToken, nowMs) {
+      const key = issued.get(accessKeyId);
+      if (!key) return { ok: false, reason: 'unknown-access-key' };
+      if (securityToken !== key.token) return { ok: false, reason: 'bad-security-token' };
+      if (nowMs >= key.expiresAtMs) return { ok: false, reason: 'expired-security-token' };
+      return { ok: true, accessKeySecret: key.secret };
+    },
+  };
+  const stsLogin = (accessKeyId: string, token: string | undefined, secret: string, ts = NOW) => ({
+    username: token === undefined ? username('0', KEY.instanceId, accessKeyId) : username('0', KEY.instanceId, accessKeyId, token),
+    password: createHmac('sha1', secret).update(String(ts)).digest('base64'),
+  });
+
+  it('accepts `0:<instanceId>:<AccessKeyId>:<SecurityToken>` signed with the secret of a key that is current', async () => {
+    await expect(checkAmqpLogin(stsLogin('STS.new', 'CAIS-new', 'new-secret', NOW - 7), keys, NOW)).resolves.toEqual({ ok: true, signedAtMs: NOW - 7, accessKeyId: 'STS.new' });
+    expect(checkAmqpUsername(stsLogin('STS.new', 'CAIS-new', 'new-secret').username, keys, NOW)).toEqual({ ok: true });
+  });
+
+  it('refuses a key past its Expiration, even correctly signed with its own token', async () => {
+    await expect(checkAmqpLogin(stsLogin('STS.old', 'CAIS-old', 'old-secret'), keys, NOW)).resolves.toEqual({ ok: false, reason: 'expired-security-token' });
+    expect(checkAmqpUsername(stsLogin('STS.old', 'CAIS-old', 'old-secret').username, keys, NOW)).toEqual({ ok: false, reason: 'expired-security-token' });
+  });
+
+  it('refuses a current key with another key\'s token or none, and a correct username with another key\'s secret', async () => {
+    await expect(checkAmqpLogin(stsLogin('STS.new', 'CAIS-old', 'new-secret'), keys, NOW)).resolves.toEqual({ ok: false, reason: 'bad-security-token' });
+    await expect(checkAmqpLogin(stsLogin('STS.new', undefined, 'new-secret'), keys, NOW)).resolves.toEqual({ ok: false, reason: 'bad-security-token' });
+    await expect(checkAmqpLogin(stsLogin('STS.new', 'CAIS-new', 'old-secret'), keys, NOW)).resolves.toEqual({ ok: false, reason: 'bad-signature' });
+    await expect(checkAmqpLogin(stsLogin('STS.gone', 'CAIS-new', 'new-secret'), keys, NOW)).resolves.toEqual({ ok: false, reason: 'unknown-access-key' });
   });
 });
 
