@@ -6,6 +6,7 @@
  *   npm run bench                       all scenarios with the 10-minute soak (about 14 minutes), rewrites BENCHMARKS.md
  *   npm run bench -- --short-soak       the same with a 60 s soak (about 4 minutes)
  *   npm run bench -- --only=overhead,latency   some scenarios; prints the report, leaves BENCHMARKS.md alone
+ *   npm run bench -- --only=fleet       status notices: a million devices in Redis, notices/s, reads, calls, latency
  *   npm run bench -- --profile[=bare]   CPU profile of the all-cached 100-device query (ours or the baseline)
  *   npm run bench -- --compare=DIR      this build against another checkout's build, A/B (the performance pass)
  */
@@ -17,6 +18,7 @@ import type { BenchContext, Goal, ScenarioReport } from './lib/report';
 import { table, verdict } from './lib/report';
 import { fmt } from './lib/stats';
 import { compare } from './compare';
+import { fleet } from './scenarios/fleet';
 import { profile } from './profile';
 import { layerOverhead } from './scenarios/layer-overhead';
 import { packing } from './scenarios/packing';
@@ -26,7 +28,7 @@ import { uncachedLatency } from './scenarios/uncached-latency';
 import { upstreamEfficiency } from './scenarios/upstream-efficiency';
 
 const USAGE = `npm run bench [-- options]
-  (none)                every scenario (overhead, shapes, latency, saturation, packing, soak), 10-minute soak; rewrites BENCHMARKS.md
+  (none)                every scenario (overhead, shapes, latency, saturation, packing, soak, fleet), 10-minute soak; rewrites BENCHMARKS.md
   --short-soak          a 60 s soak instead (BENCH_SOAK_MS sets any length)
   --only=ID[,ID]        some scenarios; prints the report, leaves BENCHMARKS.md alone
   --profile[=bare]      CPU profile of the all-cached 100-device query against the service (or the baseline);
@@ -43,6 +45,7 @@ const SCENARIOS: Array<{ id: string; run: (ctx: BenchContext) => Promise<Scenari
   { id: 'saturation', run: quotaSaturation },
   { id: 'packing', run: packing },
   { id: 'soak', run: soak },
+  { id: 'fleet', run: fleet },
 ];
 
 async function main(): Promise<void> {
@@ -173,6 +176,7 @@ function render(
     'npm run bench                 # every scenario, 10-minute soak, about 14 minutes; rewrites BENCHMARKS.md',
     'npm run bench -- --short-soak # the same with a 60 s soak, about 4 minutes (BENCH_SOAK_MS sets any length)',
     'npm run bench -- --only=overhead,latency   # some scenarios, report on stdout only',
+    'npm run bench -- --only=fleet # status notices at fleet scale alone (needs RabbitMQ and rabbitmqctl), about 6 minutes',
     'npm run bench -- --profile    # CPU profile of the all-cached 100-device query (--profile=bare: the baseline)',
     '```',
     '',
@@ -180,7 +184,7 @@ function render(
       '`npm start` runs, not ts-node. Everything is on loopback. Each server under test runs in a process of its own ' +
       '(`child_process.fork` of `dist/bench/servers/presence-service.js` or `dist/bench/baseline/bare-apollo.js`), configured ' +
       'only through its environment like a deployment (`NODE_ENV=production`, `LOG_LEVEL=warn`, `PRESENCE_SOURCE=alibaba` ' +
-      'pointed at the local instance; `ALLOW_ANONYMOUS=true` and `CALLER_LOOKUPS_PER_SECOND=0` because all load comes from ' +
+      'pointed at the local instance; `ALLOW_ANONYMOUS=true`, `CALLER_LOOKUPS_PER_SECOND=0` and `CALLER_OPERATIONS_PER_SECOND=0` because all load comes from ' +
       'one anonymous caller). The local instance (aedes broker and OpenAPI emulator, `dist/bench/servers/local-instance-host.js`) ' +
       'runs in another process, and its emulator log is what counts upstream calls. The load generator, autocannon\'s ' +
       'programmatic API, runs in the orchestrator process. ' +

@@ -46,11 +46,14 @@ export function startService(
       ...baseEnv(),
       HOST: '127.0.0.1',
       PORT: '0',
+      // Production serves /metrics on a port of its own (9464 by default): a free one, as replicas run side by side.
+      OPS_PORT: '0',
       LOG_LEVEL: 'warn',
       // The load comes from one anonymous caller: production refuses anonymous callers unless told,
-      // and the per-caller fair share (250 lookups/s) would cap the load below what is measured.
+      // and the per-caller shares (250 lookups/s, 50 operations/s) would cap the load below what is measured.
       ALLOW_ANONYMOUS: 'true',
       CALLER_LOOKUPS_PER_SECOND: '0',
+      CALLER_OPERATIONS_PER_SECOND: '0',
       PRESENCE_SOURCE: 'alibaba',
       ONSMQTT_ENDPOINT: local.info.endpoint,
       MQTT_INSTANCE_ID: local.info.instanceId,

@@ -17,6 +17,8 @@ export interface LocalInstanceInfo {
   accessKeyId: string;
   accessKeySecret: string;
   demoDevices: string[];
+  /** With LOCAL_STATUS_NOTICES_URL: where RabbitMQ's HTTP auth backend should ask about signed logins. */
+  amqpAuthUrl?: string;
 }
 
 async function main(): Promise<void> {
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     accessKeyId: local.accessKeyId,
     accessKeySecret: local.accessKeySecret,
     demoDevices: [...local.demoDevices],
+    ...(local.amqpAuthUrl && { amqpAuthUrl: local.amqpAuthUrl }),
   };
   serveCommands(
     info as unknown as Record<string, unknown>,

@@ -12,7 +12,8 @@ import { failStart, serveCommands } from '../lib/child';
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const running = await startPresenceGraph(config, createLogger(config.logLevel));
-  serveCommands({ url: running.url }, {}, () => running.stop());
+  // With PRESENCE_SOURCE=local the embedded broker's URL too: the fleet scenario connects real devices to it.
+  serveCommands({ url: running.url, ...(running.local && { mqttUrl: running.local.mqttUrl }) }, {}, () => running.stop());
 }
 
 main().catch(failStart('presence service'));

@@ -44,7 +44,8 @@ export class NoticeBackedLookup implements PresenceLookup {
     this.now = options.now ?? systemClock;
     this.onTableError = options.onTableError ?? (() => undefined);
     const { table } = options;
-    // Only a table in this process can answer at once; a shared one (Redis) answers through `lookup`.
+    // A table held in this process (memory, or the mirror of the shared one) can answer at once;
+    // what it cannot, `lookup` reads.
     if (table.getNow) {
       const getNow = table.getNow.bind(table);
       this.cachedNow = (key) => {
@@ -87,10 +88,8 @@ export class NoticeBackedLookup implements PresenceLookup {
   }
 
   private async entries(keys: readonly PresenceKey[]): Promise<Array<TableEntry | undefined>> {
-    const { table } = this.options;
-    if (table.getNow) return keys.map((key) => table.getNow!(key));
     try {
-      return await table.getMany(keys);
+      return await this.options.table.getMany(keys);
     } catch (error) {
       this.onTableError(error);
       return new Array(keys.length);

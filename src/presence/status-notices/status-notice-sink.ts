@@ -57,8 +57,9 @@ export class StatusNoticeSink {
     this.observer.notice(notice.eventType, result.outcome);
     this.observer.noticeLagMs(Math.max(0, receivedAtMs - notice.timeMs));
     if (result.outcome === 'rejected') this.options.onRefused?.(result.reason ?? 'rejected');
-    // At most once, like the feed itself: the table already holds the change for the next query.
-    if (result.change) await this.options.feed.publish(result.change).catch(() => undefined);
+    // At most once, like the feed itself, and not awaited: the notice is applied (the ack may go),
+    // and the table already holds the change for the next query.
+    if (result.change) this.options.feed.publish(result.change).catch(() => undefined);
     return result.outcome;
   }
 }
