@@ -15,11 +15,16 @@ import { startStatusNotices, type StatusNotices } from './presence-notices';
 import type { Logger } from './common/logger';
 import { PresenceMetrics } from './server/observability/metrics';
 import { createPresenceService } from './server/presence-service';
-import { assertCredentialsAvailable, createAlibabaSessionApi } from './upstream/alibaba-session-api';
+import { createAlibabaSessionApi } from './upstream/alibaba-session-api';
+import type { RenewingCredentials } from './upstream/credentials/renewing-credentials';
+import { resolveCredentials } from './upstream/credentials/resolve-credentials';
+import type { ReadinessCheck } from './server/http/http-app';
 
 export interface RunningPresenceGraph {
   /** The GraphQL endpoint, e.g. http://localhost:4000/graphql. */
   url: string;
+  /** Where /healthz, /readyz and /metrics answer, e.g. http://localhost:9464 (OPS_PORT), or the GraphQL port's base. */
+  opsUrl: string;
   /** The embedded local instance, when PRESENCE_SOURCE=local. */
   local?: LocalInstance;
   core: PresenceCore;
@@ -36,6 +41,7 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     let local: LocalInstance | undefined;
     let api: SessionApi;
     let upstreamEndpoint: string;
+    let credentials: RenewingCredentials | undefined;
     if (config.source === 'local') {
       local = await startLocalInstance(config.local, logger);
       cleanups.push(() => local!.stop());
@@ -48,8 +54,11 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         credential: { accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret },
       });
     } else {
-      await assertCredentialsAvailable(config.upstream.credential);
-      const alibaba = createAlibabaSessionApi(config.upstream);
+      // The source is picked (and must answer) before anything else starts: credentials/resolve-credentials.ts.
+      const resolved = (credentials = await resolveCredentials(config.upstream.credentials, config.upstream));
+      cleanups.push(async () => resolved.close());
+      const { endpoint, regionId, connectTimeoutMs, readTimeoutMs } = config.upstream;
+      const alibaba = createAlibabaSessionApi({ endpoint, regionId, connectTimeoutMs, readTimeoutMs, credentials });
       upstreamEndpoint = alibaba.endpoint;
       api = alibaba;
     }
@@ -57,6 +66,7 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     const metrics = new PresenceMetrics();
     const core = await createPresenceCore(config, api, metrics, logger);
     cleanups.push(() => core.close());
+    if (credentials) core.readiness.push(credentialsReadiness(credentials));
     // Subscriptions without notices: the local broker pushes changes; Alibaba Cloud is polled by one
     // shared poller (which also watches instances whose notices are not consumed).
     const polled = local
@@ -72,6 +82,7 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         local,
         metrics,
         logger,
+        credentials,
         otherInstances: polled,
         onVerifyError: pollFailureLog(logger, 60_000, 'presence table verification failed'),
       });
@@ -94,20 +105,39 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     logger.info(
       {
         url,
+        opsUrl: service.opsUrl,
         source: config.source,
         defaultInstanceId: config.defaultInstanceId,
         // Where upstream calls go: error messages, which callers see, leave it out (upstream-errors.ts).
         upstreamEndpoint,
+        // Which source signs the calls and the AMQP login, and where it asks: never a key or a token.
+        ...(credentials && { credentials: { source: credentials.source, from: credentials.fetcher.describe } }),
         statusNotices: notices ? notices.source : 'off',
         ...(local && { mqttUrl: local.mqttUrl, openApiEndpoint: local.endpoint, demoDevices: local.demoDevices }),
       },
       `Presence Graph ready at ${url}`,
     );
-    return { url, local, core, metrics, stop: stopAll };
+    return { url, opsUrl: service.opsUrl!, local, core, metrics, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * /readyz: ready while the source's credentials are valid (a held key still inside its validity
+ * counts, even while its renewal fails), naming the source as the start log does; otherwise the
+ * failure names it. Never the secret. Asking is also how a source without expiry (a profile) is
+ * retried after a failure.
+ */
+function credentialsReadiness(credentials: RenewingCredentials): ReadinessCheck {
+  return {
+    name: 'credentials',
+    check: async () => {
+      await credentials.get();
+      return `${credentials.source}: ${credentials.fetcher.describe}`;
+    },
+  };
 }
 
 /**

@@ -15,6 +15,7 @@ import type { PresenceWatch } from './presence/presence-watch';
 import type { SessionApi } from './presence/session-api';
 import { GroupPresence } from './presence/status-notices/group-presence';
 import { MemoryPresenceTable } from './presence/status-notices/memory-presence-table';
+import { MirroredPresenceTable } from './presence/status-notices/mirrored-presence-table';
 import { NoticeBackedLookup } from './presence/status-notices/notice-backed-lookup';
 import { NoticeTrust } from './presence/status-notices/notice-trust';
 import { NoticeWatch } from './presence/status-notices/notice-watch';
@@ -27,7 +28,7 @@ import { RedisChangeFeed } from './redis/redis-change-feed';
 import { RedisPresenceTable } from './redis/redis-presence-table';
 import type { PresenceMetrics } from './server/observability/metrics';
 import { NoticeRefusalLog } from './server/observability/notice-refusal-log';
-import { credentialProvider } from './upstream/openapi-client';
+import type { RenewingCredentials } from './upstream/credentials/renewing-credentials';
 import { StatusNoticeConsumer } from './upstream/status-notices/status-notice-consumer';
 
 /** How often the consumer logs in anew (make-before-break), well inside an STS token's lifetime. */
@@ -54,6 +55,8 @@ export interface StatusNoticeDependencies {
   local?: LocalInstance;
   metrics: PresenceMetrics;
   logger: Logger;
+  /** Alibaba Cloud: the source's credentials, shared with the OpenAPI calls (the local instance has its own key). */
+  credentials?: RenewingCredentials;
   /** Keys of instances whose notices are not consumed (Alibaba Cloud: the poller). */
   otherInstances?: PresenceWatch;
   onVerifyError?: (error: PresenceError) => void;
@@ -73,10 +76,8 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
     // The local instance is one per process, with its own broker: its table is its own too. Replicas
     // of the cloud (or of a shared local instance reached as `alibaba`) share theirs through Redis.
     const shared = local ? undefined : core.redis;
-    const table: PresenceTableStore = shared
-      ? new RedisPresenceTable(shared, { keyPrefix: `${prefix}table:`, batchLagMs: settings.batchLagMs })
-      : new MemoryPresenceTable({ batchLagMs: settings.batchLagMs });
     let feed: PresenceChangeFeed;
+    let table: PresenceTableStore;
     if (shared) {
       const redisFeed = new RedisChangeFeed(shared, prefix, logger);
       closers.push(() => redisFeed.close());
@@ -84,8 +85,16 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
       // that is down at start must not hold the start (answers go on through the dispatcher).
       await Promise.race([redisFeed.ready, new Promise((resolve) => setTimeout(resolve, FEED_READY_WAIT_MS).unref())]);
       feed = redisFeed;
+      // Read through an in-process mirror that every replica's changes keep honest (see there).
+      const mirror = new MirroredPresenceTable({
+        shared: new RedisPresenceTable(shared, { keyPrefix: `${prefix}table:`, batchLagMs: settings.batchLagMs }),
+        feed,
+      });
+      closers.push(() => mirror.close());
+      table = mirror;
     } else {
       feed = new MemoryChangeFeed();
+      table = new MemoryPresenceTable({ batchLagMs: settings.batchLagMs });
     }
     metrics.measureTable(() => table.size());
     const trust = new NoticeTrust({ maxGapMs: settings.maxGapMs });
@@ -108,9 +117,10 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
         instanceId,
         // RabbitMQ ignores GROUP_ID (the cloud filters by it): locally one consume takes every group.
         groups: settings.groups.length > 0 ? settings.groups : ['GID_local'],
+        // The OpenAPI calls' own credentials, asked before every login (a fresh ts, the current key).
         credentials: local
           ? async () => ({ accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret })
-          : credentialProvider(config.upstream.credential),
+          : () => deps.credentials!.get(),
         onNotice: async (body) => ((await sink.accept(body)) === 'applied' ? 'applied' : 'ignored'),
         onConnected: (atMs) => trust.connected(atMs),
         onDisconnected: (atMs) => trust.disconnected(atMs),
@@ -120,6 +130,12 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
         logger,
       });
       closers.push(() => consumer.close());
+      // A new key or token (renewed ahead of its Expiration) means a new login now, make-before-break:
+      // how the cloud treats a connection whose token expires is not documented, so never rely on it.
+      const unsubscribe = deps.credentials?.onChange(() => {
+        consumer.renew().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'status notice login with renewed credentials failed; the current connection stays'));
+      });
+      if (unsubscribe) closers.push(unsubscribe);
       // Not awaited: the service answers through the dispatcher until the consumer is in (trust says so).
       consumer.start().catch(() => undefined);
       source = 'amqp';
@@ -153,7 +169,13 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
     closers.push(() => watch.close());
 
     const maxCallMs = config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs;
-    const budgets = batchShareBudgets(core.budgetStore, { name: 'verifier', batchQps: config.presence.batchQps, share: settings.verifyShare, maxCallMs });
+    const budgets = batchShareBudgets(core.budgetStore, {
+      name: 'verifier',
+      batchQps: config.presence.batchQps,
+      share: settings.verifyShare,
+      maxCallMs,
+      slowdownMs: config.presence.throttleSlowdownMs,
+    });
     const verifier = new TableVerifier({
       api: deps.api,
       table,

@@ -94,8 +94,19 @@ export function parsedUrl(raw: string): URL | undefined {
   }
 }
 
+/** A host name or address of this machine's loopback interface (`::1` as `listen` takes it, or `[::1]` as URLs write it). */
 export function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** A comma-separated list, its entries trimmed and the empty ones dropped; undefined when unset. */
+export function list(env: Env, name: string): string[] | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  return raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }
 
 export function readText(name: string, path: string): string {

@@ -12,7 +12,7 @@ import { redisSettings, type RedisSettings } from './redis';
 import { securityConfig, type SecurityConfig } from './security';
 import { statusNoticesConfig, type StatusNoticesConfig } from './status-notices';
 import { upstreamConfig, type PresenceSource, type UpstreamConfig } from './upstream';
-import { webConfig, type WebConfig } from './web';
+import { listenHost, webConfig, type WebConfig } from './web';
 
 export { ConfigError, type Env } from './env';
 export type { ApiKeyConfig, AuthMode, JwtConfig } from './auth';
@@ -20,8 +20,8 @@ export { LOCAL_DEFAULTS, type LocalInstanceConfig } from './local';
 export type { PresenceConfig, SubscriptionConfig } from './presence';
 export type { CostLimits, SecurityConfig } from './security';
 export type { StatusNoticesConfig } from './status-notices';
-export type { AccessKeyCredential, PresenceSource, UpstreamConfig } from './upstream';
-export type { WebConfig } from './web';
+export type { AccessKeyCredential, CredentialSourceConfig, CredentialSourceName, CredentialsConfig, PresenceSource, UpstreamConfig } from './upstream';
+export type { OpsListener, WebConfig } from './web';
 
 export interface AppConfig extends RedisSettings {
   nodeEnv: string;
@@ -45,10 +45,13 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
   const local = localInstanceConfig(env);
   const upstream = upstreamConfig(env, source);
   const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
+  const host = listenHost(env, nodeEnv);
+  const port = integer(env, 'PORT', 4000, 0, 65535);
+  const security = securityConfig(env, nodeEnv, source);
   const config: AppConfig = {
     nodeEnv,
-    host: text(env, 'HOST') ?? '0.0.0.0',
-    port: integer(env, 'PORT', 4000, 0, 65535),
+    host,
+    port,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     source,
     defaultInstanceId: text(env, 'MQTT_INSTANCE_ID') ?? (source === 'local' ? local.instanceId : undefined),
@@ -57,8 +60,8 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     ...redisSettings(env),
     presence: presenceConfig(env),
     subscriptions: subscriptionConfig(env),
-    web: webConfig(env, nodeEnv),
-    security: securityConfig(env, nodeEnv),
+    web: webConfig(env, { nodeEnv, host, port, anonymous: security.authMode === 'none' }),
+    security,
     statusNotices: statusNoticesConfig(env, source, local.noticesUrl),
   };
   assertNoticesShared(config);

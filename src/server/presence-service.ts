@@ -2,12 +2,12 @@ import { ApolloServer, type PersistedQueryOptions } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { AppConfig } from '../config';
 import type { GraphQLContext } from '../graphql/context';
 import { formatGraphQLError } from '../graphql/errors';
 import { buildPresenceSchema } from '../graphql/schema';
 import { scopePredicate } from '../presence/caller-scope';
+import { CallerWatches } from '../presence/caller-watches';
 import { FairShare } from '../presence/fair-share';
 import { RequestPresence } from '../presence/presence-loaders';
 import type { PresenceWatch } from '../presence/presence-watch';
@@ -22,13 +22,20 @@ import { defaultGraphiqlAssetsDir, graphiqlAssets, graphiqlOffPage, graphiqlPage
 import { graphqlHttpHandler } from './http/graphql-http-handler';
 import { attachGraphQLWebSocket } from './ws/graphql-ws';
 import { httpCachePlugin } from './http/http-cache.plugin';
-import { createHttpApp, GRAPHQL_PATH, type ReadinessCheck } from './http/http-app';
+import { createHttpApp, createOpsApp, GRAPHQL_PATH, type ReadinessCheck } from './http/http-app';
+import { hostAllowed, withHostCheck } from './http/allowed-hosts';
+import { listenOn, serverOptions } from './http/listener';
+import { ConnectionRefusalLog } from './observability/connection-refusal-log';
 import type { Logger } from '../common/logger';
 import type { PresenceMetrics } from './observability/metrics';
+import { documentWorkLimit } from './limits/document-work';
 import { operationBatchLimits, queryTextLimit } from './limits/operation-batches';
+import { OperationShare, operationShareCheck } from './limits/operation-share';
+import { persistedQueryChecks } from './limits/persisted-query-checks';
 import { queryLimitRules } from './limits/query-limits.rules';
 import { requestLimitsPlugin, type RequestLimits } from './limits/request-limits.plugin';
 import { errorLogging, RequestErrorLog } from './observability/error-logging.plugin';
+import { inlineTracesPlugins } from './observability/inline-traces.plugin';
 import { subscriptionsOverHttpPlugin } from './http/subscriptions-over-http.plugin';
 
 export interface PresenceServiceOptions {
@@ -48,8 +55,10 @@ export interface PresenceServiceOptions {
 
 export interface PresenceService {
   readonly httpServer: Server;
-  /** Listens on the configured host and port (0: a free one); resolves with the GraphQL URL. */
+  /** Listens on the configured host and port (0: a free one), and OPS_PORT if set; resolves with the GraphQL URL. */
   listen(port?: number, host?: string): Promise<string>;
+  /** Where /healthz, /readyz and /metrics answer once listening (`http://host:port`): OPS_PORT's listener, or the GraphQL port's. */
+  readonly opsUrl: string | undefined;
   /** Stops accepting requests, lets running ones finish, then resolves. */
   stop(): Promise<void>;
 }
@@ -59,26 +68,17 @@ const MAX_BODY_BYTES = 64 * 1024;
 // Apollo Client's BatchHttpLink sends at most 10 operations per request by default (batchMax); a
 // batch shares one MAX_IDS_PER_REQUEST budget, so more operations would only add parsing work.
 const MAX_OPERATIONS_PER_BATCH = 10;
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 // A day: a query registered once serves every client for a day, and Redis never fills with old ones.
 const APQ_TTL_SECONDS = 24 * 60 * 60;
 
 export async function createPresenceService(options: PresenceServiceOptions): Promise<PresenceService> {
   const { config, lookup, metrics, logger } = options;
-  const httpServer = createServer({
-    // Node's defaults (60 s for headers, 300 s for the whole request) let a client that sends a byte
-    // now and then hold a connection for minutes, before authentication for the headers. A request
-    // here is at most 64 KiB: a client that needs more than this is not one to wait for.
-    headersTimeout: HEADERS_TIMEOUT_MS,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    // Node checks both only this often (30 s by default), which would make them 10-40 s and 30-60 s.
-    connectionsCheckingInterval: 1000,
-  });
+  const httpServer = createServer(serverOptions());
   // Built once per process, shared by every request.
   const schema = await buildPresenceSchema();
   const errorLog = new RequestErrorLog(logger);
   const authRefusals = new AuthRefusalLog(logger);
+  const connectionRefusals = new ConnectionRefusalLog(logger);
   const apollo = new ApolloServer<GraphQLContext>({
     // Executed by graphql-js. Not graphql-jit through the gateway interface (its one hook for another
     // executor): Apollo's gateway path keeps every request's objects alive until the next full GC,
@@ -111,6 +111,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       subscriptionsOverHttpPlugin(),
       requestLimits(config),
       errorLogging(errorLog),
+      // Per-field timings only for INLINE_TRACE_CALLERS (a federation router), never for anyone asking.
+      ...inlineTracesPlugins(config.security.inlineTraceCallers),
     ],
   });
   await apollo.start();
@@ -118,6 +120,9 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   // Both per process, shared by every request: who callers are, and how much each has used.
   const authenticator = createAuthenticator(config.security, logger);
   const fairShare = config.security.callerLookupsPerSecond > 0 ? new FairShare({ lookupsPerSecond: config.security.callerLookupsPerSecond }) : undefined;
+  const operationShare = config.security.callerOperationsPerSecond > 0 ? new OperationShare(config.security.callerOperationsPerSecond) : undefined;
+  // What each caller watches, over all its sockets: MAX_WATCHED_DEVICES_PER_CALLER, and its lookup share.
+  const callerWatches = new CallerWatches(options.watch, { maxDevicesPerCaller: config.security.limits.maxWatchedDevicesPerCaller, lookups: fairShare });
   // One RequestPresence per request: its DataLoaders must never outlive it. The caller's scope and
   // fair share are enforced there, so every way a device is asked about goes through them.
   // Over WebSocket, a context per operation and again per subscription event (graphql-ws.ts).
@@ -133,7 +138,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       defaultInstanceId: config.defaultInstanceId,
       groups: options.groups,
       requestCost: { fields: 0 },
-      subscriptions: { watch: options.watch, maxIdsPerSubscription: config.presence.maxIdsPerRequest, inScope: scope },
+      subscriptions: { watch: callerWatches.for(caller.name), maxIdsPerSubscription: config.presence.maxIdsPerRequest, inScope: scope },
     };
   };
   const webSocket = attachGraphQLWebSocket({
@@ -147,6 +152,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     requestLimits: requestLimitsOf(config),
     parseOptions: { maxTokens: config.security.limits.maxTokens },
     validationRules: queryLimitRules(config.security.limits),
+    maxFields: config.security.limits.maxFields,
+    operationShare,
     introspection: config.security.introspection,
     logger,
     errorLog,
@@ -155,6 +162,9 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     maxQueryBytes: config.security.limits.maxQueryBytes,
     maxSubscriptionsPerConnection: config.security.limits.maxSubscriptionsPerConnection,
     maxConnectionsPerCaller: config.security.limits.maxConnectionsPerCaller,
+    maxUnauthenticatedSocketsPerAddress: config.security.limits.maxUnauthenticatedSocketsPerAddress,
+    hostAllowed: hostAllowed(config.web.allowedHosts),
+    connectionRefusals,
   });
   const batchLimits = operationBatchLimits(schema, {
     maxOperationsPerBatch: MAX_OPERATIONS_PER_BATCH,
@@ -169,41 +179,54 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     // Before authentication: the page and its assets are public; the operations it sends are not.
     page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : graphiqlOffPage(),
     authenticate: authenticateRequest(authenticator, authRefusals),
-    checks: [queryTextLimit(config.security.limits.maxQueryBytes), batchLimits],
+    // Cheapest first, each before Apollo parses: nothing a check refuses is parsed, validated or looked up.
+    checks: [
+      queryTextLimit(config.security.limits.maxQueryBytes),
+      ...(operationShare ? [operationShareCheck(operationShare)] : []),
+      persistedQueryChecks(),
+      documentWorkLimit({ maxFields: config.security.limits.maxFields, maxTokens: config.security.limits.maxTokens }),
+      batchLimits,
+    ],
     contextFor,
     maxBodyBytes: MAX_BODY_BYTES,
     logger,
   });
+  const opsApp = createOpsApp({ metrics, readiness: options.readiness ?? [] });
+  const ops = config.web.ops;
   httpServer.on(
     'request',
-    createHttpApp({
-      graphql,
-      graphiqlAssets: graphiqlAssetsDir ? graphiqlAssets({ assetsDir: graphiqlAssetsDir }) : undefined,
-      metrics,
-      readiness: options.readiness ?? [],
-    }),
+    withHostCheck(
+      config.web.allowedHosts,
+      connectionRefusals,
+      createHttpApp({
+        graphql,
+        graphiqlAssets: graphiqlAssetsDir ? graphiqlAssets({ assetsDir: graphiqlAssetsDir }) : undefined,
+        ops: ops ? undefined : opsApp,
+      }),
+    ),
   );
+  // OPS_PORT: the operator endpoints on a listener of their own, which the network keeps private.
+  const opsServer = ops ? createServer(serverOptions(), withHostCheck(ops.allowedHosts, connectionRefusals, opsApp)) : undefined;
+  let opsUrl: string | undefined;
 
   return {
     httpServer,
+    get opsUrl() {
+      return opsUrl;
+    },
     async listen(port = config.port, host = config.host) {
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      const address = httpServer.address() as AddressInfo;
-      const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-      return `http://${shownHost}:${address.port}/graphql`;
+      const base = await listenOn(httpServer, port, host);
+      opsUrl = opsServer && ops ? await listenOn(opsServer, ops.port, ops.host) : base;
+      return `${base}${GRAPHQL_PATH}`;
     },
     async stop() {
       // WebSockets first: upgraded sockets would keep the HTTP server's drain waiting.
       await webSocket.dispose();
       await apollo.stop();
+      if (opsServer?.listening) await new Promise<void>((resolve) => opsServer.close(() => resolve()));
       errorLog.close();
       authRefusals.close();
+      connectionRefusals.close();
     },
   };
 }

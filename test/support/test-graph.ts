@@ -25,6 +25,8 @@ export async function startTestGraph(env: Record<string, string> = {}): Promise<
     LOCAL_BATCH_LAG_MS: '0',
     PRESENCE_CACHE_TTL_MS: '0',
     LOG_LEVEL: 'debug',
+    // Production serves the operator endpoints on OPS_PORT (9464 by default): a free one here.
+    ...(env.NODE_ENV === 'production' && { OPS_PORT: '0' }),
     ...env,
   });
   const logs: string[] = [];

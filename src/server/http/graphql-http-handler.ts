@@ -16,8 +16,8 @@ export interface GraphQLHttpOptions {
   page?: Handler<Promise<boolean>>;
   /** The caller, or the 401 to answer (auth/authenticate-request.ts). */
   authenticate: (req: IncomingMessage) => Promise<Caller | HttpRefusal>;
-  /** Checks on the parsed body and the query string before Apollo sees them (operation-batches.ts). */
-  checks: ReadonlyArray<(body: unknown, search: string) => HttpRefusal | undefined>;
+  /** Checks on the parsed body, the query string and the caller before Apollo sees them (limits/). */
+  checks: ReadonlyArray<(body: unknown, search: string, caller: Caller) => HttpRefusal | undefined>;
   contextFor: (caller: Caller) => GraphQLContext;
   maxBodyBytes: number;
   logger: Logger;
@@ -40,8 +40,10 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
     const method = req.method ?? 'GET';
     // Only a GET can ask for the page: a POST, the hot path, skips an await for nothing.
     if (method === 'GET' && options.page && (await options.page(req, res))) return;
-    // A non-preflight OPTIONS carries no credentials either; Apollo answers it 405.
-    const caller = method === 'OPTIONS' ? undefined : await options.authenticate(req);
+    // A non-preflight OPTIONS carries no credentials and is no GraphQL request: answered here, as
+    // Apollo answers other methods, since handing it on ended in a context without a caller (a 500).
+    if (method === 'OPTIONS') return sendRefusal(res, refusal(405, 'Method not allowed: /graphql answers GET and POST', 'BAD_REQUEST', { allow: 'GET, POST' }));
+    const caller = await options.authenticate(req);
     if (isRefusal(caller)) return sendRefusal(res, caller);
 
     const read = method === 'POST' ? await readJsonBody(req, options.maxBodyBytes) : { body: undefined };
@@ -50,7 +52,7 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
     const queryStart = url.indexOf('?');
     const search = queryStart === -1 ? '' : url.slice(queryStart);
     for (const check of options.checks) {
-      const refused = check(read.body, search);
+      const refused = check(read.body, search, caller);
       if (refused) return sendRefusal(res, refused);
     }
 
@@ -61,12 +63,7 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search, body: read.body },
-      context: async () => {
-        // Reaching GraphQL without a caller would be a wiring fault (Apollo never builds a context
-        // for the OPTIONS it refuses): fail closed.
-        if (!caller) throw new Error('no authenticated caller on this request');
-        return options.contextFor(caller);
-      },
+      context: async () => options.contextFor(caller),
     });
     if (response.body.kind === 'complete') return writeComplete(res, response, response.body.string);
     await writeChunked(res, response, response.body.asyncIterator);

@@ -1,12 +1,10 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   getOperationAST,
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
-  parse,
   specifiedRules,
-  validate,
   type ExecutionArgs,
   type GraphQLFormattedError,
   type GraphQLSchema,
@@ -14,19 +12,23 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../../graphql/context';
-import { formatGraphQLError } from '../../graphql/errors';
+import { formatGraphQLError, presenceExtensions } from '../../graphql/errors';
 import type { AuthRefusalLog } from '../auth/auth-refusal-log';
 import { ConnectionOperations } from './connection-operations';
 import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials } from '../auth/authenticator';
 import type { Caller } from '../../common/caller';
 import { webSocketOriginAllowed } from '../http/cors';
 import type { Logger } from '../../common/logger';
+import { ConnectionRefusal, type ConnectionRefusalLog } from '../observability/connection-refusal-log';
 import type { RequestErrorLog } from '../observability/error-logging.plugin';
 import { subscribeWithContextPerEvent } from './per-event-subscribe';
 import { assertWithinRequestLimits, assertWithinSubscriptionCost, type RequestLimits } from '../limits/request-limits.plugin';
+import type { OperationShare } from '../limits/operation-share';
+import { ValidatedDocuments } from '../limits/validated-documents';
 
 export interface GraphQLWebSocketOptions {
   httpServer: Server;
@@ -48,6 +50,10 @@ export interface GraphQLWebSocketOptions {
   requestLimits: RequestLimits;
   parseOptions?: ParseOptions;
   validationRules?: readonly ValidationRule[];
+  /** MAX_QUERY_FIELDS: checked after parsing, before validation (limits/document-work.ts). */
+  maxFields: number;
+  /** CALLER_OPERATIONS_PER_SECOND: every subscribe takes one of its caller's operations; absent, unlimited. */
+  operationShare?: OperationShare;
   /** INTROSPECTION: when off, introspection is refused and errors suggest no field names, as over HTTP. */
   introspection: boolean;
   logger: Logger;
@@ -63,10 +69,24 @@ export interface GraphQLWebSocketOptions {
   maxSubscriptionsPerConnection: number;
   /** MAX_CONNECTIONS_PER_CALLER: open sockets per caller on this replica; more close with 4429. */
   maxConnectionsPerCaller: number;
+  /**
+   * MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: sockets one address may hold from the upgrade until
+   * its credentials are accepted; more upgrades are refused with HTTP 429.
+   */
+  maxUnauthenticatedSocketsPerAddress: number;
+  /** ALLOWED_HOSTS: whether the upgrade's Host header names this service; others are refused with 421. */
+  hostAllowed(headers: IncomingHttpHeaders): boolean;
+  /** Where upgrades refused before authentication (Host, too many sockets) are counted. */
+  connectionRefusals: ConnectionRefusalLog;
 }
 
-/** Close codes of this service's own refusals (graphql-ws uses 4403 for refused credentials). */
-export const CLOSE_CREDENTIALS_EXPIRED = 4401;
+/**
+ * Close codes of this service's own refusals. Refused credentials close with graphql-ws's 4401
+ * (CloseCode.Unauthorized), which its clients treat as final, as they would retry the same
+ * credentials forever; 4403 (what graphql-ws sends for a refused connection) stays for what a retry
+ * may fix: credentials that could not be checked right now.
+ */
+export const CLOSE_CREDENTIALS_EXPIRED = CloseCode.Unauthorized;
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 // setTimeout's longest delay (about 24.8 days); a later expiry is re-armed when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -90,7 +110,7 @@ export interface GraphQLWebSocket {
  *
  * Auth happens once per connection, from its connection params (`Authorization: Bearer …` or
  * `X-API-Key`, as headers would carry them; GraphiQL sends its headers editor's content there): a
- * refused caller's socket closes with 4403 before any operation. Each operation then runs with the
+ * refused caller's socket closes with 4401 before any operation. Each operation then runs with the
  * caller's scope, fair share and the request limits of the HTTP path.
  *
  * Bounded per caller and per socket: at most `maxConnectionsPerCaller` open sockets per caller on
@@ -103,17 +123,47 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const rules = [...specifiedRules, ...(options.validationRules ?? []), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const format = (error: GraphQLError) => formatForWebSocket(error, !options.introspection);
+  // Each distinct query text parsed, bounded and validated once, for every connection (Apollo's document cache does it over HTTP).
+  const documents = new ValidatedDocuments({ schema, rules, parseOptions: options.parseOptions, maxFields: options.maxFields });
   // Open sockets per caller name; an entry goes when its count reaches 0, so the map stays bounded.
   const connectionsPerCaller = new Map<string, number>();
+  // Sockets per address not yet authenticated, the same way; each upgrade's release, called once
+  // its credentials are accepted or it closes, whichever comes first.
+  const unauthenticatedPerAddress = new Map<string, number>();
+  const releaseOf = new WeakMap<IncomingMessage, () => void>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    if (!options.hostAllowed(request.headers)) {
+      options.connectionRefusals.record(ConnectionRefusal.UnknownHost, 'websocket', request.headers.host);
+      return refuseUpgrade(socket, 421, 'Misdirected Request');
+    }
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== options.path) return refuseUpgrade(socket, 404, 'Not Found');
     if (!webSocketOriginAllowed(options.allowedOrigins, request.headers)) {
-      logger.info({ origin: request.headers.origin }, 'WebSocket refused: origin is neither this service nor in CORS_ORIGINS');
+      // Summarised, the Origin truncated: it needs no credentials and may be 16 KB (a line each was 16 MB per 2,000 upgrades).
+      options.connectionRefusals.record(ConnectionRefusal.OriginNotAllowed, 'websocket', request.headers.origin);
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
+    // Until connection_init is accepted (graphql-ws waits 3 s for it), a socket costs its holder
+    // nothing, not even credentials: bounded per address, not per caller.
+    const address = request.socket.remoteAddress ?? 'unknown';
+    const pending = unauthenticatedPerAddress.get(address) ?? 0;
+    if (pending >= options.maxUnauthenticatedSocketsPerAddress) {
+      options.connectionRefusals.record(ConnectionRefusal.TooManyUnauthenticatedSockets, 'websocket', address);
+      return refuseUpgrade(socket, 429, 'Too Many Requests');
+    }
+    unauthenticatedPerAddress.set(address, pending + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const left = (unauthenticatedPerAddress.get(address) ?? 1) - 1;
+      if (left > 0) unauthenticatedPerAddress.set(address, left);
+      else unauthenticatedPerAddress.delete(address);
+    };
+    releaseOf.set(request, release);
+    socket.once('close', release);
     wsServer.handleUpgrade(request, socket, head, (webSocket) => {
       wsServer.emit('connection', webSocket, request);
       // graphql-ws's 'connection' listener (just run) answers a socket error with console.error and a
@@ -137,18 +187,21 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         } catch (error) {
           if (!(error instanceof UnauthenticatedError)) throw error;
           options.authRefusals.record(error, ctx.extra.request.socket.remoteAddress, 'websocket');
+          // Closed first with the final code; graphql-ws's 4403 for `false` then finds the socket closing.
+          if (!error.retryable) ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(error.message));
           return false;
         }
         // Closed while authenticating: onClose has run already, so nothing may be counted now.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         const open = connectionsPerCaller.get(caller.name) ?? 0;
         if (open >= options.maxConnectionsPerCaller) {
-          logger.info({ caller: caller.name, open }, 'WebSocket refused: the caller holds MAX_CONNECTIONS_PER_CALLER connections already');
+          options.connectionRefusals.record(ConnectionRefusal.TooManyConnectionsForCaller, 'websocket', caller.name);
           // Closed first with our own code; graphql-ws's 4403 for `false` then finds the socket closing.
           ctx.extra.socket.close(CLOSE_TOO_MANY_CONNECTIONS, 'Too many connections');
           return false;
         }
         connectionsPerCaller.set(caller.name, open + 1);
+        releaseOf.get(ctx.extra.request)?.();
         ctx.extra.counted = true;
         ctx.extra.caller = caller;
         if (caller.expiresAtMs !== undefined) armExpiry(ctx.extra, caller.expiresAtMs);
@@ -179,15 +232,11 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         if (typeof payload.query === 'string' && Buffer.byteLength(payload.query, 'utf8') > options.maxQueryBytes) {
           return [new GraphQLError(`The query text is longer than ${options.maxQueryBytes} bytes (MAX_QUERY_BYTES)`, { extensions: { code: 'BAD_REQUEST' } })];
         }
-        let document;
-        try {
-          document = parse(payload.query, options.parseOptions);
-        } catch (error) {
-          if (!(error instanceof GraphQLError)) throw error;
-          return [withCode(error, ApolloServerErrorCode.GRAPHQL_PARSE_FAILED)];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return errors.map((error) => withCode(error, ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED));
+        // Before any parsing: a refused operation costs a map lookup.
+        const overShare = options.operationShare?.take(caller.name, 1);
+        if (overShare) return [new GraphQLError(overShare.message, { extensions: presenceExtensions(overShare) })];
+        const { document, errors } = documents.check(payload.query);
+        if (errors) return errors;
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) {
           // Apollo's code over HTTP for the same mistake; without one it was masked as an internal error.
@@ -265,11 +314,6 @@ function formatForWebSocket(error: GraphQLError, hideSchemaDetails: boolean): Gr
   return { ...formatted, message, ...(formatted.extensions && { extensions }) };
 }
 
-/** A parse or validation error with the code Apollo gives it over HTTP (it has none of its own). */
-function withCode(error: GraphQLError, code: ApolloServerErrorCode): GraphQLError {
-  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
-}
-
 /** Connection params as headers would carry them; names in any case. */
 function credentialsOf(params: Record<string, unknown> | undefined, request: IncomingMessage): Credentials {
   const param = (name: string): string | undefined => {
@@ -283,6 +327,11 @@ function callerOf(extra: { caller?: Caller }): Caller {
   // graphql-ws runs operations only after onConnect accepted the connection: fail closed otherwise.
   if (!extra.caller) throw new Error('no authenticated caller on this WebSocket connection');
   return extra.caller;
+}
+
+/** A close frame's reason holds at most 123 bytes: the message when it fits. */
+function closeReason(message: string): string {
+  return Buffer.byteLength(message, 'utf8') <= 123 ? message : 'Unauthorized';
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

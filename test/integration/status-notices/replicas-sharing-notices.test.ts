@@ -54,6 +54,11 @@ describeWithRedis('two replicas consuming one instance\'s notices', ['redis'], (
           }),
         );
       }
+      // Each replica trusts the table from its own consumer's first login on (docs/status-notices.md):
+      // devices connect once both consume.
+      for (const replica of replicas) {
+        await waitFor('the replica\'s consumer to consume', () => replica.logs.some((line) => line.includes('status notice connection consuming')), 30_000);
+      }
     }, 90_000);
     afterAll(async () => {
       for (const device of devices) device.end(true);

@@ -13,16 +13,22 @@ describe('config parts, each on its own', () => {
   });
 
   it('upstream: a region or an endpoint for Alibaba Cloud, and an AccessKey pair given whole', () => {
-    expect(upstreamConfig({}, 'local')).toEqual({ regionId: undefined, endpoint: undefined, connectTimeoutMs: 2000, readTimeoutMs: 5000, credential: undefined });
+    expect(upstreamConfig({ ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' }, 'local')).toEqual({
+      regionId: undefined,
+      endpoint: undefined,
+      connectTimeoutMs: 2000,
+      readTimeoutMs: 5000,
+      credentials: { requested: 'chain', candidates: [{ source: 'profile', cliProfileDisabled: false }] },
+    });
     expect(() => upstreamConfig({}, 'alibaba')).toThrow(/PRESENCE_SOURCE=alibaba needs ALIBABA_CLOUD_REGION_ID/);
     expect(() => upstreamConfig({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI' }, 'local')).toThrow(/must be set together/);
     expect(
-      upstreamConfig({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 's', ALIBABA_CLOUD_SECURITY_TOKEN: 't' }, 'local').credential,
-    ).toEqual({ accessKeyId: 'LTAI', accessKeySecret: 's', securityToken: 't' });
+      upstreamConfig({ ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 's', ALIBABA_CLOUD_SECURITY_TOKEN: 't' }, 'local').credentials.candidates[0],
+    ).toEqual({ source: 'env', accessKeyId: 'LTAI', accessKeySecret: 's', securityToken: 't' });
   });
 
   it('presence: the account budgets of upstream-api.md and the request cap by default', () => {
-    expect(presenceConfig({})).toMatchObject({ batchQps: 100, exactQps: 500, maxIdsPerRequest: 100, cacheTtlMs: 1000, retryMaxAttempts: 3 });
+    expect(presenceConfig({})).toMatchObject({ batchQps: 100, exactQps: 500, maxIdsPerRequest: 100, cacheTtlMs: 1000, retryMaxAttempts: 10 });
     expect(() => presenceConfig({ MAX_IDS_PER_REQUEST: '0' })).toThrow(/MAX_IDS_PER_REQUEST must be a whole number from 1 to 10000/);
     expect(subscriptionConfig({ SUBSCRIPTION_POLL_INTERVAL_MS: '250' })).toEqual({ pollIntervalMs: 250, budgetShare: 0.2 });
   });
@@ -34,8 +40,9 @@ describe('config parts, each on its own', () => {
     expect(() => redisSettings({ REDIS_URL: 'redis//:pw@host' })).toThrow(/value given is not \(not shown/);
   });
 
-  it('web: GraphiQL on while developing, off in production, and no other origin by default', () => {
-    expect(webConfig({}, 'development')).toEqual({ corsOrigins: [], graphiqlEnabled: true });
-    expect(webConfig({}, 'production').graphiqlEnabled).toBe(false);
+  it('web: GraphiQL on while developing, off in production, no other origin, and the loopback names by default', () => {
+    const developing = { nodeEnv: 'development', host: '127.0.0.1', port: 4000, anonymous: true };
+    expect(webConfig({}, developing)).toEqual({ corsOrigins: [], graphiqlEnabled: true, allowedHosts: ['localhost', '127.0.0.1', '[::1]'], ops: undefined });
+    expect(webConfig({}, { ...developing, nodeEnv: 'production', host: '0.0.0.0', anonymous: false })).toMatchObject({ graphiqlEnabled: false, allowedHosts: undefined });
   });
 });

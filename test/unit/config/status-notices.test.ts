@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig } from '../../../src/config';
 
-const alibaba = { PRESENCE_SOURCE: 'alibaba', ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou' };
+// Anonymous on purpose: these tests are about notices, not callers (security.test.ts is).
+const alibaba = { PRESENCE_SOURCE: 'alibaba', ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou', ALLOW_ANONYMOUS: 'true' };
 const cloudNotices = { ...alibaba, MQTT_INSTANCE_ID: 'mqtt-cn-abc', STATUS_NOTICES_URL: 'amqps://mqtt-cn-abc.mqtt.aliyuncs.com:5671', STATUS_NOTICES_GROUPS: 'GID_fleet, GID_lab' };
 
 describe('loadConfig: status notices', () => {
