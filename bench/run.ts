@@ -6,6 +6,7 @@
  *   npm run bench                       all scenarios with the 10-minute soak (about 14 minutes), rewrites BENCHMARKS.md
  *   npm run bench -- --short-soak       the same with a 60 s soak (about 4 minutes)
  *   npm run bench -- --only=overhead,latency   some scenarios; prints the report, leaves BENCHMARKS.md alone
+ *   npm run bench -- --only=faults      IDs lost under 20 % SystemOverFlow + 5 % InternalError, against 3 attempts
  *   npm run bench -- --only=fleet       status notices: a million devices in Redis, notices/s, reads, calls, latency
  *   npm run bench -- --profile[=bare]   CPU profile of the all-cached 100-device query (ours or the baseline)
  *   npm run bench -- --compare=DIR      this build against another checkout's build, A/B (the performance pass)
@@ -26,9 +27,10 @@ import { quotaSaturation } from './scenarios/quota-saturation';
 import { soak } from './scenarios/soak';
 import { uncachedLatency } from './scenarios/uncached-latency';
 import { upstreamEfficiency } from './scenarios/upstream-efficiency';
+import { upstreamFaults } from './scenarios/upstream-faults';
 
 const USAGE = `npm run bench [-- options]
-  (none)                every scenario (overhead, shapes, latency, saturation, packing, soak, fleet), 10-minute soak; rewrites BENCHMARKS.md
+  (none)                every scenario (overhead, shapes, latency, saturation, packing, faults, soak, fleet), 10-minute soak; rewrites BENCHMARKS.md
   --short-soak          a 60 s soak instead (BENCH_SOAK_MS sets any length)
   --only=ID[,ID]        some scenarios; prints the report, leaves BENCHMARKS.md alone
   --profile[=bare]      CPU profile of the all-cached 100-device query against the service (or the baseline);
@@ -44,6 +46,7 @@ const SCENARIOS: Array<{ id: string; run: (ctx: BenchContext) => Promise<Scenari
   { id: 'latency', run: uncachedLatency },
   { id: 'saturation', run: quotaSaturation },
   { id: 'packing', run: packing },
+  { id: 'faults', run: upstreamFaults },
   { id: 'soak', run: soak },
   { id: 'fleet', run: fleet },
 ];
