@@ -25,6 +25,7 @@ import { StatusNoticeSink } from './presence/status-notices/status-notice-sink';
 import { TableVerifier } from './presence/status-notices/table-verifier';
 import type { PresenceLookup } from './presence/types';
 import { RedisChangeFeed } from './redis/redis-change-feed';
+import { RedisNoticeCoverage } from './redis/redis-notice-coverage';
 import { RedisPresenceTable } from './redis/redis-presence-table';
 import type { PresenceMetrics } from './server/observability/metrics';
 import { NoticeRefusalLog } from './server/observability/notice-refusal-log';
@@ -97,7 +98,18 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
       table = new MemoryPresenceTable({ batchLagMs: settings.batchLagMs });
     }
     metrics.measureTable(() => table.size());
-    const trust = new NoticeTrust({ maxGapMs: settings.maxGapMs });
+    // Replicas sharing a table share their consumers' coverage: a replica that starts while others
+    // consume trusts the table at once instead of sending every device to the batch action.
+    const trust = new NoticeTrust({
+      maxGapMs: settings.maxGapMs,
+      coverage: shared ? new RedisNoticeCoverage(shared, `${prefix}notices:coverage`) : undefined,
+    });
+    if (shared) {
+      await trust.refreshCoverage();
+      const coverageTimer = setInterval(() => void trust.refreshCoverage(), Math.max(250, settings.maxGapMs / 3));
+      coverageTimer.unref();
+      closers.push(() => clearInterval(coverageTimer));
+    }
     const refusals = new NoticeRefusalLog(logger);
     closers.push(() => refusals.close());
     const sink = new StatusNoticeSink({
@@ -122,7 +134,10 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
           ? async () => ({ accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret })
           : () => deps.credentials!.get(),
         onNotice: async (body) => ((await sink.accept(body)) === 'applied' ? 'applied' : 'ignored'),
-        onConnected: (atMs) => trust.connected(atMs),
+        onConnected: (atMs) => {
+          trust.connected(atMs);
+          void trust.refreshCoverage();
+        },
         onDisconnected: (atMs) => trust.disconnected(atMs),
         // Temporary credentials (STS, RRSA, a RAM role) expire within the hour: a new login with the
         // current ones is made before the old connection closes, so renewal leaves no gap.

@@ -38,21 +38,7 @@ describeWithRedis('two replicas consuming one instance\'s notices', ['redis'], (
         }),
       );
       for (let i = 0; i < 2; i++) {
-        replicas.push(
-          await startTestGraph({
-            PRESENCE_SOURCE: 'alibaba',
-            ALLOW_ANONYMOUS: 'true',
-            ONSMQTT_ENDPOINT: local.endpoint,
-            MQTT_INSTANCE_ID: local.instanceId,
-            ALIBABA_CLOUD_ACCESS_KEY_ID: local.accessKeyId,
-            ALIBABA_CLOUD_ACCESS_KEY_SECRET: local.accessKeySecret,
-            STATUS_NOTICES_URL: 'amqp://127.0.0.1:5672',
-            STATUS_NOTICES_GROUPS: GROUP,
-            REDIS_URL,
-            REDIS_KEY_PREFIX: prefix,
-            UPSTREAM_REPLICAS: '2',
-          }),
-        );
+        replicas.push(await startTestGraph(replicaEnv()));
       }
       // Each replica trusts the table from its own consumer's first login on (docs/status-notices.md):
       // devices connect once both consume.
@@ -69,6 +55,21 @@ describeWithRedis('two replicas consuming one instance\'s notices', ['redis'], (
       await deleteKeys(redis, prefix);
       redis.disconnect();
     }, 90_000);
+
+    /** A replica as an operator points it at the instance, its notices and the shared Redis. */
+    const replicaEnv = () => ({
+      PRESENCE_SOURCE: 'alibaba',
+      ALLOW_ANONYMOUS: 'true',
+      ONSMQTT_ENDPOINT: local.endpoint,
+      MQTT_INSTANCE_ID: local.instanceId,
+      ALIBABA_CLOUD_ACCESS_KEY_ID: local.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: local.accessKeySecret,
+      STATUS_NOTICES_URL: 'amqp://127.0.0.1:5672',
+      STATUS_NOTICES_GROUPS: GROUP,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      UPSTREAM_REPLICAS: '2',
+    });
 
     const presenceOn = async (replica: TestGraph, clientId: string) => {
       const response = await postGraphQL<{ device: { presence: { online: boolean; source: string } } }>(replica.url, `{ device(clientId: "${clientId}") { presence { online source } } }`);
@@ -119,6 +120,16 @@ describeWithRedis('two replicas consuming one instance\'s notices', ['redis'], (
       // No device was ever asked through the batch action but for the subscriptions' first statuses.
       const asked = local.emulator.calls.filter((call) => call.action === SessionAction.Batch).flatMap((call) => call.clientIds);
       expect(new Set(asked).size).toBeLessThanOrEqual(6);
+    });
+
+    it('lets a replica started later trust the table at once, since another kept consuming: no batch call for what the table knows', async () => {
+      const [survivor] = replicas;
+      const late = await startTestGraph({ ...replicaEnv(), UPSTREAM_REPLICAS: '2' });
+      replicas.push(late);
+      const before = local.emulator.calls.length;
+      for (let i = 3; i < 6; i++) expect(await presenceOn(late, `${GROUP}@@@truck-${i}`)).toEqual({ online: true, source: 'EVENTS' });
+      expect(await summaryOn(late)).toEqual(await summaryOn(survivor));
+      expect(local.emulator.calls.length).toBe(before);
     });
   });
 });
