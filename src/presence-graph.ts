@@ -18,6 +18,9 @@ import { createPresenceService } from './server/presence-service';
 import { createAlibabaSessionApi } from './upstream/alibaba-session-api';
 import type { RenewingCredentials } from './upstream/credentials/renewing-credentials';
 import { resolveCredentials } from './upstream/credentials/resolve-credentials';
+import { createInstanceRoutes, type InstanceRoutes } from './upstream/instance-routes';
+import { InvalidInputError } from './presence/errors';
+import { RoutedWatch } from './presence/routed-watch';
 import type { ReadinessCheck } from './server/http/http-app';
 
 export interface RunningPresenceGraph {
@@ -42,6 +45,7 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     let api: SessionApi;
     let upstreamEndpoint: string;
     let credentials: RenewingCredentials | undefined;
+    let instanceRoutes: InstanceRoutes | undefined;
     if (config.source === 'local') {
       local = await startLocalInstance(config.local, logger);
       cleanups.push(() => local!.stop());
@@ -53,6 +57,12 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         readTimeoutMs: config.upstream.readTimeoutMs,
         credential: { accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret },
       });
+    } else if (config.instances) {
+      // INSTANCES_FILE: every account's source must answer before anything else starts, as the single one's must.
+      const routed = (instanceRoutes = await createInstanceRoutes(config.instances, config.upstream));
+      cleanups.push(async () => routed.close());
+      upstreamEndpoint = [...new Set(routed.routes.map((route) => route.endpoint))].join(', ');
+      api = routed.api;
     } else {
       // The source is picked (and must answer) before anything else starts: credentials/resolve-credentials.ts.
       const resolved = (credentials = await resolveCredentials(config.upstream.credentials, config.upstream));
@@ -64,14 +74,18 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
     }
 
     const metrics = new PresenceMetrics();
-    const core = await createPresenceCore(config, api, metrics, logger);
+    const core = await createPresenceCore(config, api, metrics, logger, instanceRoutes?.routes);
     cleanups.push(() => core.close());
     if (credentials) core.readiness.push(credentialsReadiness(credentials));
+    for (const [account, held] of instanceRoutes?.credentials ?? []) core.readiness.push(credentialsReadiness(held, `credentials ${account}`));
     // Subscriptions without notices: the local broker pushes changes; Alibaba Cloud is polled by one
-    // shared poller (which also watches instances whose notices are not consumed).
+    // shared poller (which also watches instances whose notices are not consumed); with INSTANCES_FILE,
+    // by one poller per account, each within its own account's budget.
     const polled = local
       ? undefined
-      : createPresencePoller(config, { api, budgetStore: core.budgetStore, observer: metrics, onError: pollFailureLog(logger) });
+      : instanceRoutes
+        ? accountPollers(config, instanceRoutes, core, metrics, logger)
+        : createPresencePoller(config, { api, budgetStore: core.budgetStore, observer: metrics, onError: pollFailureLog(logger) });
     if (polled) cleanups.push(async () => polled.close());
     let notices: StatusNotices | undefined;
     if (config.statusNotices.enabled) {
@@ -112,6 +126,7 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         upstreamEndpoint,
         // Which source signs the calls and the AMQP login, and where it asks: never a key or a token.
         ...(credentials && { credentials: { source: credentials.source, from: credentials.fetcher.describe } }),
+        ...(instanceRoutes && { instancesFile: config.instances!.file, routes: routesForLog(config, instanceRoutes) }),
         statusNotices: notices ? notices.source : 'off',
         ...(local && { mqttUrl: local.mqttUrl, openApiEndpoint: local.endpoint, demoDevices: local.demoDevices }),
       },
@@ -130,14 +145,46 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
  * failure names it. Never the secret. Asking is also how a source without expiry (a profile) is
  * retried after a failure.
  */
-function credentialsReadiness(credentials: RenewingCredentials): ReadinessCheck {
+function credentialsReadiness(credentials: RenewingCredentials, name = 'credentials'): ReadinessCheck {
   return {
-    name: 'credentials',
+    name,
     check: async () => {
       await credentials.get();
       return `${credentials.source}: ${credentials.fetcher.describe}`;
     },
   };
+}
+
+/** INSTANCES_FILE: one poller per account on that account's budget store, behind one watch routing by instance. */
+function accountPollers(config: Readonly<AppConfig>, routed: InstanceRoutes, core: PresenceCore, metrics: PresenceMetrics, logger: Logger): PresenceWatch {
+  const pollers = new Map<string, PresenceWatch>();
+  for (const { account } of routed.routes) {
+    if (pollers.has(account.name)) continue;
+    const accountConfig = { ...config, presence: { ...config.presence, batchQps: account.batchQps } };
+    const budgetStore = core.accountBudgetStores!.get(account.name)!;
+    pollers.set(account.name, createPresencePoller(accountConfig, { api: routed.api, budgetStore, observer: metrics, onError: pollFailureLog(logger) }));
+  }
+  const file = config.instances!.file;
+  return new RoutedWatch(
+    (instanceId) => {
+      const route = routed.routeOf(instanceId);
+      return route && pollers.get(route.account.name);
+    },
+    [...pollers.values()],
+    (instanceId) => new InvalidInputError(`Instance ${JSON.stringify(instanceId)} is not in INSTANCES_FILE ${file}`),
+  );
+}
+
+/** The start line's view of INSTANCES_FILE: which account and endpoint serve which instances, and from which source. Never a secret. */
+function routesForLog(config: Readonly<AppConfig>, routed: InstanceRoutes): object[] {
+  const noticed = Object.values(config.instances!.instances).filter((instance) => instance.statusNotices).map((instance) => instance.instanceId);
+  return routed.routes.map((route) => ({
+    account: route.account.name,
+    credentials: `${route.account.credentialsFrom}: ${routed.credentials.get(route.account.name)!.fetcher.describe}`,
+    endpoint: route.endpoint,
+    instances: route.instanceIds,
+    ...(noticed.some((id) => route.instanceIds.includes(id)) && { statusNotices: 'validated, not consumed yet: polled' }),
+  }));
 }
 
 /**

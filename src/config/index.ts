@@ -6,6 +6,7 @@
  * debugging the service.
  */
 import { ConfigError, deepFreeze, integer, oneOf, text, type Env } from './env';
+import { instanceCatalogue, type InstanceCatalogue } from './instances';
 import { localInstanceConfig, type LocalInstanceConfig } from './local';
 import { presenceConfig, subscriptionConfig, type PresenceConfig, type SubscriptionConfig } from './presence';
 import { redisSettings, type RedisSettings } from './redis';
@@ -16,6 +17,7 @@ import { listenHost, webConfig, type WebConfig } from './web';
 
 export { ConfigError, type Env } from './env';
 export type { ApiKeyConfig, AuthMode, JwtConfig } from './auth';
+export type { AccountConfig, InstanceCatalogue, InstanceConfig, InstanceStatusNotices } from './instances';
 export { LOCAL_DEFAULTS, type LocalInstanceConfig } from './local';
 export type { PresenceConfig, SubscriptionConfig } from './presence';
 export type { CostLimits, SecurityConfig } from './security';
@@ -38,12 +40,15 @@ export interface AppConfig extends RedisSettings {
   web: WebConfig;
   security: SecurityConfig;
   statusNotices: StatusNoticesConfig;
+  /** INSTANCES_FILE: accounts and instances (docs/instances.md); undefined: the single-instance variables. */
+  instances?: InstanceCatalogue;
 }
 
 export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
   const source = oneOf(env, 'PRESENCE_SOURCE', ['local', 'alibaba'] as const, 'local');
   const local = localInstanceConfig(env);
-  const upstream = upstreamConfig(env, source);
+  const catalogued = text(env, 'INSTANCES_FILE') !== undefined;
+  const upstream = upstreamConfig(env, source, { catalogued });
   const nodeEnv = text(env, 'NODE_ENV') ?? 'development';
   const host = listenHost(env, nodeEnv);
   const port = integer(env, 'PORT', 4000, 0, 65535);
@@ -64,8 +69,29 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     security,
     statusNotices: statusNoticesConfig(env, source, local.noticesUrl),
   };
+  if (catalogued) config.instances = catalogue(env, config);
   assertNoticesShared(config);
   return deepFreeze(config);
+}
+
+/**
+ * INSTANCES_FILE, and what it settles instead of the single-instance variables: each instance's
+ * endpoint and account, so ONSMQTT_ENDPOINT and ALIBABA_CLOUD_REGION_ID would be ignored (refused);
+ * MQTT_INSTANCE_ID, the default for queries naming none, must be one of its instances.
+ */
+function catalogue(env: Env, config: AppConfig): InstanceCatalogue {
+  if (config.source !== 'alibaba') throw new ConfigError('INSTANCES_FILE needs PRESENCE_SOURCE=alibaba: the local instance is one instance (point a catalogue at local instances started with npm run local-instance)');
+  for (const name of ['ONSMQTT_ENDPOINT', 'ALIBABA_CLOUD_REGION_ID']) {
+    if (text(env, name) !== undefined) throw new ConfigError(`${name} is set but INSTANCES_FILE names each instance's endpoint or regionId: unset ${name}`);
+  }
+  if (config.statusNotices.enabled) {
+    throw new ConfigError('STATUS_NOTICES=on is not supported with INSTANCES_FILE yet: subscriptions are polled per account; set STATUS_NOTICES=off (docs/instances.md)');
+  }
+  const instances = instanceCatalogue(env, { batchQps: config.presence.batchQps, exactQps: config.presence.exactQps, chain: config.upstream.credentials })!;
+  if (config.defaultInstanceId !== undefined && !(config.defaultInstanceId in instances.instances)) {
+    throw new ConfigError(`MQTT_INSTANCE_ID=${config.defaultInstanceId} is not in INSTANCES_FILE ${instances.file}: the default instance must be one of its instances`);
+  }
+  return instances;
 }
 
 /**

@@ -51,10 +51,11 @@ export interface UpstreamConfig {
   credentials: CredentialsConfig;
 }
 
-export function upstreamConfig(env: Env, source: PresenceSource): UpstreamConfig {
+/** `catalogued`: INSTANCES_FILE names each instance's endpoint, so neither variable is needed. */
+export function upstreamConfig(env: Env, source: PresenceSource, options: { catalogued?: boolean } = {}): UpstreamConfig {
   const regionId = text(env, 'ALIBABA_CLOUD_REGION_ID');
   const endpoint = url(env, 'ONSMQTT_ENDPOINT', 'https://onsmqtt.cn-hangzhou.aliyuncs.com');
-  if (source === 'alibaba' && !regionId && !endpoint) {
+  if (source === 'alibaba' && !regionId && !endpoint && !options.catalogued) {
     throw new ConfigError('PRESENCE_SOURCE=alibaba needs ALIBABA_CLOUD_REGION_ID (e.g. cn-hangzhou) or ONSMQTT_ENDPOINT');
   }
   return {
