@@ -1,27 +1,39 @@
 /**
- * `npm run schema`: writes schema/schema.graphql from the type-graphql code, federation directives
- * kept. `--check` fails instead of writing when the committed file is stale.
+ * `npm run schema`: writes, from the type-graphql code,
+ * - schema/schema.graphql: the subgraph schema, federation directives kept (what a router composes);
+ * - schema/client-schema.graphql: the API as clients see it, without federation internals, for plain
+ *   tools (graphql-inspector, graphql-eslint, codegen, IDEs).
+ * `--check` fails instead of writing when a committed file is stale.
  */
 import 'reflect-metadata';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildPresenceSdl } from '../src/graphql/schema';
+import { buildClientSdl, buildPresenceSdl } from '../src/graphql/schema';
 
-const SCHEMA_FILE = join(__dirname, '..', 'schema', 'schema.graphql');
+const SCHEMA_DIR = join(__dirname, '..', 'schema');
 
 async function main(): Promise<void> {
-  const sdl = await buildPresenceSdl();
+  const files = [
+    { file: join(SCHEMA_DIR, 'schema.graphql'), sdl: await buildPresenceSdl() },
+    { file: join(SCHEMA_DIR, 'client-schema.graphql'), sdl: await buildClientSdl() },
+  ];
   if (process.argv.includes('--check')) {
-    const committed = readFileSync(SCHEMA_FILE, 'utf8');
-    if (committed !== sdl) {
-      console.error('schema/schema.graphql is stale: run `npm run schema` and commit it');
-      process.exit(1);
-    }
-    console.log('schema/schema.graphql is up to date');
+    const stale = files.filter(({ file, sdl }) => {
+      try {
+        return readFileSync(file, 'utf8') !== sdl;
+      } catch {
+        return true;
+      }
+    });
+    for (const { file } of stale) console.error(`${file} is stale: run \`npm run schema\` and commit it`);
+    if (stale.length > 0) process.exit(1);
+    console.log('schema/ is up to date');
     return;
   }
-  writeFileSync(SCHEMA_FILE, sdl);
-  console.log(`wrote ${SCHEMA_FILE}`);
+  for (const { file, sdl } of files) {
+    writeFileSync(file, sdl);
+    console.log(`wrote ${file}`);
+  }
 }
 
 main().catch((error) => {

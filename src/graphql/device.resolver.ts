@@ -12,8 +12,8 @@ import { Presence } from './presence.type';
 export class DeviceResolver {
   @Query(() => Device, { description: 'One device. Its `online` is looked up only if selected.' })
   device(
-    @Arg('clientId', () => ID) clientId: string,
-    @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
+    @Arg('clientId', () => ID, { description: 'The MQTT Client ID, `<GroupID>@@@<DeviceID>`.' }) clientId: string,
+    @Arg('instanceId', () => String, { nullable: true, description: 'The ApsaraMQ for MQTT instance; the configured default instance (MQTT_INSTANCE_ID) when left out.' }) instanceId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Device {
     return QUERY_RESOLVERS.device(undefined, { clientId, instanceId }, ctx);
@@ -24,8 +24,8 @@ export class DeviceResolver {
       'Several devices, in the order asked and with duplicates kept. A malformed or failed ID errors only at its own fields.',
   })
   devices(
-    @Arg('clientIds', () => [ID]) clientIds: string[],
-    @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
+    @Arg('clientIds', () => [ID], { description: 'MQTT Client IDs, `<GroupID>@@@<DeviceID>`; at most MAX_IDS_PER_REQUEST distinct ones per request.' }) clientIds: string[],
+    @Arg('instanceId', () => String, { nullable: true, description: 'The ApsaraMQ for MQTT instance; the configured default instance (MQTT_INSTANCE_ID) when left out.' }) instanceId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Device[] {
     return QUERY_RESOLVERS.devices(undefined, { clientIds, instanceId }, ctx);
@@ -47,7 +47,12 @@ export class DeviceResolver {
   })
   presence(
     @Root() device: Device,
-    @Arg('exact', () => Boolean, { nullable: true, defaultValue: false }) exact: boolean | null,
+    @Arg('exact', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: 'True to ask QuerySessionByClientId (one billed call per device, never from the cache); false for the batched, cached answer.',
+    })
+    exact: boolean | null,
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): Presence | Promise<Presence> {
@@ -63,7 +68,12 @@ export class DeviceResolver {
   })
   online(
     @Root() device: Device,
-    @Arg('exact', () => Boolean, { nullable: true, defaultValue: false }) exact: boolean | null,
+    @Arg('exact', () => Boolean, {
+      nullable: true,
+      defaultValue: false,
+      description: 'True to ask QuerySessionByClientId (one billed call per device, never from the cache); false for the batched, cached answer.',
+    })
+    exact: boolean | null,
     @Ctx() ctx: GraphQLContext,
     @Info() info: GraphQLResolveInfo,
   ): boolean | Promise<boolean> {

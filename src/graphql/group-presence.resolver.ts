@@ -22,10 +22,10 @@ export class GroupPresenceResolver {
       'The devices of a group online now, from the client status notices, in a stable order, `first` at a time (at most MAX_IDS_PER_REQUEST). Refused (STATUS_NOTICES_OFF) where notices are off.',
   })
   async onlineDevices(
-    @Arg('groupId', () => String) groupId: string,
-    @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
-    @Arg('first', () => Int, { defaultValue: 100 }) first: number,
-    @Arg('after', () => String, { nullable: true }) after: string | null,
+    @Arg('groupId', () => String, { description: 'The Group ID, `GID_…` or `GID-…`.' }) groupId: string,
+    @Arg('instanceId', () => String, { nullable: true, description: 'The ApsaraMQ for MQTT instance; the configured default instance (MQTT_INSTANCE_ID) when left out.' }) instanceId: string | null,
+    @Arg('first', () => Int, { defaultValue: 100, description: 'Devices in this page, at most MAX_IDS_PER_REQUEST.' }) first: number,
+    @Arg('after', () => String, { nullable: true, description: 'The `endCursor` of the previous page; left out for the first page.' }) after: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<DeviceConnection> {
     const { reader, instance } = allowedGroup(ctx, instanceId, groupId);
@@ -39,8 +39,8 @@ export class GroupPresenceResolver {
 
   @Query(() => GroupPresence, { description: 'How many devices of a group are online, from the client status notices. Refused (STATUS_NOTICES_OFF) where notices are off.' })
   async groupPresence(
-    @Arg('groupId', () => String) groupId: string,
-    @Arg('instanceId', () => String, { nullable: true }) instanceId: string | null,
+    @Arg('groupId', () => String, { description: 'The Group ID, `GID_…` or `GID-…`.' }) groupId: string,
+    @Arg('instanceId', () => String, { nullable: true, description: 'The ApsaraMQ for MQTT instance; the configured default instance (MQTT_INSTANCE_ID) when left out.' }) instanceId: string | null,
     @Ctx() ctx: GraphQLContext,
   ): Promise<GroupPresence> {
     const { reader, instance } = allowedGroup(ctx, instanceId, groupId);

@@ -17,28 +17,28 @@ export class GroupPresence {
 
 @ObjectType({ description: 'Relay page information.', simpleResolvers: true })
 export class PageInfo {
-  @Field(() => Boolean)
+  @Field(() => Boolean, { description: 'Whether more devices follow this page.' })
   hasNextPage!: boolean;
 
   @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page.' })
   endCursor!: string | null;
 }
 
-@ObjectType({ simpleResolvers: true })
+@ObjectType({ description: 'One device of a page (Relay edge).', simpleResolvers: true })
 export class DeviceEdge {
-  @Field(() => String)
+  @Field(() => String, { description: 'Where this device stands in the list: pass as `after` to continue after it.' })
   cursor!: string;
 
-  @Field(() => Device)
+  @Field(() => Device, { description: 'The device, with its status from the notices (its `online` needs no lookup).' })
   node!: Device;
 }
 
 @ObjectType({ description: 'A page of devices (Relay connection).', simpleResolvers: true })
 export class DeviceConnection {
-  @Field(() => [DeviceEdge])
+  @Field(() => [DeviceEdge], { description: 'The devices of this page, in the list\'s stable order.' })
   edges!: DeviceEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: 'Whether and where the list continues.' })
   pageInfo!: PageInfo;
 
   @Field(() => Int, { description: 'Devices in the whole list, not only this page.' })

@@ -17,14 +17,14 @@ interface PresenceChangedArgs {
 export class PresenceChangedResolver {
   @Subscription(() => PresenceChange, {
     description:
-      'The online status of each device, pushed: first its current status (`initial: true`), then every change. Local instance: from the broker\'s connects and disconnects, at once. Alibaba Cloud: from one shared poller, every SUBSCRIPTION_POLL_INTERVAL_MS. The whole subscription is refused (BAD_USER_INPUT, FORBIDDEN) if any ID is malformed or outside the caller\'s scope. Over WebSocket (graphql-transport-ws) only.',
+      'The online status of each device, pushed: first its current status (`initial: true`), then every change. With client status notices (the local default; STATUS_NOTICES_URL on Alibaba Cloud): from the notices, within milliseconds. Without them: the local broker\'s connects and disconnects, or on Alibaba Cloud one shared poller every SUBSCRIPTION_POLL_INTERVAL_MS. The whole subscription is refused (BAD_USER_INPUT, FORBIDDEN) if any ID is malformed or outside the caller\'s scope. Over WebSocket (graphql-transport-ws) at /graphql, or Server-Sent Events (graphql-sse) at /graphql/stream.',
     subscribe: (data: SubscribeResolverData<unknown, PresenceChangedArgs, GraphQLContext>) => subscribePresence(data),
   })
   presenceChanged(
     @Root() change: WatchedChange,
     // Declared for the schema; `subscribe` above reads them, once, when the subscription starts.
-    @Arg('clientIds', () => [ID]) _clientIds: string[],
-    @Arg('instanceId', () => String, { nullable: true }) _instanceId: string | null,
+    @Arg('clientIds', () => [ID], { description: 'The MQTT Client IDs to watch, `<GroupID>@@@<DeviceID>`; at most MAX_IDS_PER_REQUEST distinct ones.' }) _clientIds: string[],
+    @Arg('instanceId', () => String, { nullable: true, description: 'The ApsaraMQ for MQTT instance; the configured default instance (MQTT_INSTANCE_ID) when left out.' }) _instanceId: string | null,
   ): PresenceChange {
     return PresenceChange.of(change);
   }

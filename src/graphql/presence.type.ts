@@ -19,7 +19,20 @@ export enum PresenceSource {
   EVENTS = 'EVENTS',
 }
 
-registerEnumType(PresenceSource, { name: 'PresenceSource', description: 'Where an online status came from.' });
+registerEnumType(PresenceSource, {
+  name: 'PresenceSource',
+  description: 'Where an online status came from.',
+  valuesConfig: {
+    BATCH: { description: 'BatchQuerySessionByClientIds just now (served from Alibaba Cloud\'s internal cache: may lag).' },
+    EXACT: { description: 'QuerySessionByClientId just now: exact.' },
+    CACHE: { description: 'This service\'s cache, younger than PRESENCE_CACHE_TTL_MS.' },
+    STALE: { description: 'The last known status, served because the upstream is failing (PRESENCE_STALE_IF_ERROR_MS).' },
+    EVENTS: {
+      description:
+        'Decided by events, with no upstream call: the client status notices (connect, disconnect, tcpclean), or the local instance\'s broker. `checkedAt` is when the event (or the batch answer the table was seeded from) was stamped.',
+    },
+  },
+});
 
 // simpleResolvers: plain fields, read without a type-graphql wrapper per field (see device.type.ts).
 @ObjectType({ description: 'An online status with its freshness.', simpleResolvers: true })
@@ -36,7 +49,7 @@ export class Presence {
   @Field(() => Boolean, { description: 'True when the upstream is failing and this is the last known status.' })
   stale!: boolean;
 
-  @Field(() => PresenceSource)
+  @Field(() => PresenceSource, { description: 'Where this status came from, to judge how much to trust it.' })
   source!: PresenceSource;
 
   static of(status: PresenceStatus, exact: boolean): Presence {

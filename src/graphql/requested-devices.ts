@@ -12,6 +12,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { PresenceKeyMap } from '../presence/presence-key-map';
+import { parseDeviceGlobalId } from './device-id';
 
 /**
  * Distinct devices, by instance then Client ID. Not a Set of joined "instance\nclientId" strings:
@@ -138,6 +139,12 @@ function visitRequestedDevices(
       case 'device':
         visit(args.clientId, args.instanceId, fields);
         break;
+      case 'node':
+        visitGlobalId(args.id, fields, visit);
+        break;
+      case 'nodes':
+        for (const id of asArray(args.ids)) visitGlobalId(id, fields, visit);
+        break;
       case 'devices':
       case 'presenceChanged':
         for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId, fields);
@@ -159,7 +166,23 @@ function visitRequestedDevices(
 
 // presenceChanged: each of its devices sends events carrying the whole selection, the first at once.
 // onlineDevices: a page of `first` devices, each carrying the connection's whole selection (an upper bound).
-const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', '_entities', 'presenceChanged', 'onlineDevices']);
+// node, nodes: a device per global ID, of whatever instance it names.
+const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', 'node', 'nodes', '_entities', 'presenceChanged', 'onlineDevices']);
+
+/**
+ * A device asked for by its global ID: counted under the instance and Client ID it names, as its
+ * `online` will be loaded. A malformed ID is still an entry (its fields become errors to build), but
+ * names no device.
+ */
+function visitGlobalId(id: unknown, fields: number, visit: (clientId: unknown, instanceId: unknown, fields: number) => void): void {
+  let key: { instanceId: string; clientId: string } | undefined;
+  try {
+    key = typeof id === 'string' ? parseDeviceGlobalId(id) : undefined;
+  } catch {
+    key = undefined;
+  }
+  visit(key?.clientId, key?.instanceId, fields);
+}
 
 /**
  * The variables as execution will see them: a variable the request leaves out takes its default

@@ -1,11 +1,12 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { createPubSub } from '@graphql-yoga/subscription';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
-import { parse, type GraphQLSchema } from 'graphql';
+import { parse, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, createResolversMap } from 'type-graphql';
 import type { GraphQLContext } from './context';
 import { DEVICE_FIELD_RESOLVERS, DeviceResolver, QUERY_RESOLVERS } from './device.resolver';
 import { GroupPresenceResolver } from './group-presence.resolver';
+import { NodeResolver } from './node.resolver';
 import { PresenceChangedResolver } from './presence-changed.resolver';
 import { Device } from './device.type';
 import { resolveInstanceId } from './instance-id';
@@ -14,11 +15,20 @@ import { InvalidInputError } from '../presence/errors';
 // Federation 2: the directives type-graphql emits must be imported from the spec they belong to.
 const FEDERATION_LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])';
 
-const RESOLVERS = [DeviceResolver, GroupPresenceResolver, PresenceChangedResolver] as const;
+const RESOLVERS = [DeviceResolver, NodeResolver, GroupPresenceResolver, PresenceChangedResolver] as const;
 
 /** The SDL of this subgraph, directives kept: what `npm run schema` writes and `_service { sdl }` serves. */
 export async function buildPresenceSdl(): Promise<string> {
   return printPresenceSdl(await buildTypeGraphQLSchema());
+}
+
+/**
+ * The API as clients see it, for tools that know nothing of federation (graphql-inspector,
+ * graphql-eslint, codegen, IDEs): the same types, with no `@link`, `@key`, `_entities`, `_service` or
+ * `_Any`. What `npm run schema` writes to schema/client-schema.graphql.
+ */
+export async function buildClientSdl(): Promise<string> {
+  return `${printSchema(await buildTypeGraphQLSchema())}\n`;
 }
 
 /**
@@ -35,6 +45,8 @@ export async function buildPresenceSchema(): Promise<GraphQLSchema> {
       ...resolvers,
       // The root fields without type-graphql's per-call wrapper (device.resolver.ts says why).
       Query: { ...resolvers.Query, ...QUERY_RESOLVERS },
+      // Device is the only Node: no type-graphql lookup of the object's class per node.
+      Node: { __resolveType: () => 'Device' },
       Device: {
         ...resolvers.Device,
         // The per-device fields without type-graphql's per-call wrapper (device.resolver.ts says why).

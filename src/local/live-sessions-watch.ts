@@ -13,7 +13,7 @@ import type { LiveSessions, SessionChange } from './live-sessions';
 export class LiveSessionsWatch implements PresenceWatch {
   private readonly registry = new WatcherRegistry();
   private readonly onChange = (change: SessionChange): void => {
-    this.registry.notify({ key: { instanceId: this.instanceId, clientId: change.clientId }, online: change.online, at: change.at, initial: false });
+    this.registry.notify({ key: { instanceId: this.instanceId, clientId: change.clientId }, online: change.online, at: change.at, initial: false, origin: 'events' });
   };
 
   constructor(
@@ -36,7 +36,7 @@ export class LiveSessionsWatch implements PresenceWatch {
       unwatch = this.registry.add(keys, listener);
       const at = new Date();
       for (const key of keys) {
-        if (active) listener({ key, online: this.sessions.isOnline(key.clientId), at, initial: true });
+        if (active) listener({ key, online: this.sessions.isOnline(key.clientId), at, initial: true, origin: 'events' });
       }
     });
     return () => {

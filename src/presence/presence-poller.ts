@@ -113,7 +113,7 @@ export class PresencePoller implements PresenceWatch {
         const seen = this.known.get(id);
         if (!active || !seen || told.has(id)) continue;
         told.add(id);
-        listener({ key, online: seen.online, at: new Date(seen.checkedAtMs), initial: true });
+        listener({ key, online: seen.online, at: new Date(seen.checkedAtMs), initial: true, origin: 'upstream' });
       }
     });
     if (this.unknown.size > 0 && !this.catchUpTimer) this.catchUpTimer = setTimeout(() => void this.catchUp(), 0);
@@ -273,7 +273,7 @@ export class PresencePoller implements PresenceWatch {
     this.known.set(id, { online, checkedAtMs });
     this.unknown.delete(id);
     if (previous?.online === online) return;
-    this.registry.notify({ key, online, at: new Date(checkedAtMs), initial: previous === undefined });
+    this.registry.notify({ key, online, at: new Date(checkedAtMs), initial: previous === undefined, origin: 'upstream' });
   }
 }
 

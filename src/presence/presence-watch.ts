@@ -1,4 +1,4 @@
-import { presenceKeyId, type PresenceKey } from './types';
+import { presenceKeyId, type PresenceKey, type PresenceOrigin } from './types';
 
 /** One status of a watched device: its current status when first known, then each change. */
 export interface PresenceChange {
@@ -8,6 +8,13 @@ export interface PresenceChange {
   readonly at: Date;
   /** True for the status a watch starts with (the current one); false for a change after it. */
   readonly initial: boolean;
+  /**
+   * Where the source had this status, as a lookup would report it: `events` for the status notices
+   * and the local broker's own connects and disconnects, `upstream` for the poller's batch answers,
+   * or the origin of the lookup a first status came from. The event's `device` answers `online` and
+   * `presence` from it (presence-change.type.ts), with no lookup of its own.
+   */
+  readonly origin: PresenceOrigin;
 }
 
 export type PresenceListener = (change: PresenceChange) => void;

@@ -1,5 +1,6 @@
 import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
 import { startCatalogSubgraph, type CatalogDevice, type CatalogSubgraph } from '../fixtures/catalog-subgraph';
+import { deviceGlobalId } from '../../src/graphql/device-id';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { BATCH_PATH_ONLY, SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
@@ -86,8 +87,32 @@ describe('the Presence Graph composed with a device catalog through @apollo/gate
     expect(response.errors).toBeUndefined();
     const sdl = response.data!._service.sdl;
     expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])');
-    expect(sdl).toMatch(/type Device\s+@key\(fields: "clientId"\)/);
-    expect(sdl).toMatch(/online\(exact: Boolean = false\): Boolean/);
+    expect(sdl).toMatch(/type Device implements Node\s+@key\(fields: "clientId"\)\s+@key\(fields: "instanceId clientId"\)/);
+    expect(sdl).toMatch(/online\(\s*("""[^]*?"""\s*)?exact: Boolean = false\s*\): Boolean/);
+  });
+
+  it('resolves a Device representation carrying both key fields, instanceId and clientId, through the same batch loader', async () => {
+    const instanceId = graph.local!.instanceId;
+    const response = await postGraphQL<{ _entities: Array<{ id: string; instanceId: string; clientId: string; online: boolean | null }> }>(
+      graph.url,
+      'query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Device { id instanceId clientId online } } }',
+      {
+        representations: [
+          { __typename: 'Device', instanceId, clientId: clientId(1) },
+          { __typename: 'Device', clientId: clientId(2) },
+          { __typename: 'Device', instanceId, clientId: clientId(99) },
+        ],
+      },
+    );
+
+    expect(response.errors).toBeUndefined();
+    expect(response.data!._entities).toEqual([
+      { id: deviceGlobalId({ instanceId, clientId: clientId(1) }), instanceId, clientId: clientId(1), online: true },
+      { id: deviceGlobalId({ instanceId, clientId: clientId(2) }), instanceId, clientId: clientId(2), online: true },
+      { id: deviceGlobalId({ instanceId, clientId: clientId(99) }), instanceId, clientId: clientId(99), online: false },
+    ]);
+    expect(batchCalls()).toHaveLength(1);
+    expect(batchCalls()[0].clientIds.sort()).toEqual([clientId(1), clientId(2), clientId(99)].sort());
   });
 
   describe('with a catalog record whose Client ID is mistyped', () => {

@@ -1,4 +1,5 @@
 import { DeviceOnlineDocument, DevicesOnlineDocument, FleetDashboardDocument } from '../../generated/graphql';
+import { deviceGlobalId } from '../../src/graphql/device-id';
 import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
 import { BATCH_PATH_ONLY, SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
@@ -89,6 +90,54 @@ describe('query shapes on the local instance', () => {
     expect(response.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(response.errors?.[0].message).toMatch(/101 distinct Client IDs; at most 100/);
     expect(graph.local!.emulator.calls).toHaveLength(0);
+  });
+
+  describe('Relay node and nodes, by Device.id', () => {
+    type Node = { id: string; clientId?: string; online?: boolean | null } | null;
+    const idOf = (clientId: string) => deviceGlobalId({ instanceId: graph.local!.instanceId, clientId });
+
+    it('fetches devices again by the id a query gave, sharing the batch calls of devices, in the order asked', async () => {
+      const listed = await postGraphQL<{ devices: Array<{ id: string; clientId: string }> }>(graph.url, '{ devices(clientIds: ["GID_shape@@@online-1"]) { id clientId } }');
+      expect(listed.data!.devices[0].id).toBe(idOf(online(1)));
+      graph.local!.emulator.resetCalls();
+
+      const ids = [...Array.from({ length: 6 }, (_, i) => idOf(online(i + 1))), ...Array.from({ length: 6 }, (_, i) => idOf(offline(i + 1)))];
+      const response = await postGraphQL<{ one: Node; many: Node[]; more: Array<{ online: boolean | null }> }>(
+        graph.url,
+        `query($id: ID!, $ids: [ID!]!) {
+          one: node(id: $id) { id ... on Device { clientId online } }
+          many: nodes(ids: $ids) { id ... on Device { online } }
+          more: devices(clientIds: ["${offline(7)}", "${offline(8)}"]) { online }
+        }`,
+        { id: ids[0], ids },
+      );
+
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.one).toEqual({ id: ids[0], clientId: online(1), online: true });
+      expect(response.data!.many).toEqual(ids.map((id, i) => ({ id, online: i < 6 })));
+      // 14 distinct devices: 2 calls of at most 10 IDs.
+      expect(batchCalls()).toHaveLength(2);
+    });
+
+    it('answers a malformed or foreign ID with null and BAD_USER_INPUT at its own index, and never sends it upstream', async () => {
+      const response = await postGraphQL<{ nodes: Node[] }>(graph.url, 'query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Device { online } } }', {
+        ids: [idOf(online(2)), 'not-an-id', Buffer.from('User:1').toString('base64url')],
+      });
+
+      expect(response.data!.nodes).toEqual([{ id: idOf(online(2)), online: true }, null, null]);
+      expect(errorsByPath(response.errors).get('nodes.1')?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(errorsByPath(response.errors).get('nodes.2')?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(batchCalls().flatMap((call) => call.clientIds)).toEqual([online(2)]);
+    });
+
+    it('holds nodes to MAX_IDS_PER_REQUEST: 101 distinct IDs are refused before any upstream call', async () => {
+      const ids = Array.from({ length: 101 }, (_, i) => idOf(offline(i)));
+      const response = await postGraphQL(graph.url, 'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Device { online } } }', { ids });
+
+      expect(response.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect(response.errors?.[0].message).toMatch(/101 distinct Client IDs; at most 100/);
+      expect(graph.local!.emulator.calls).toHaveLength(0);
+    });
   });
 
   it('refuses a federation representation whose clientId is not a string at its own path, and answers the rest', async () => {

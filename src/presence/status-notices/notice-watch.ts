@@ -26,7 +26,7 @@ export class NoticeWatch implements PresenceWatch {
 
   constructor(private readonly options: NoticeWatchOptions) {
     this.unsubscribe = options.feed.subscribe((change) => {
-      this.registry.notify({ key: change.key, online: change.online, at: new Date(change.atMs), initial: false });
+      this.registry.notify({ key: change.key, online: change.online, at: new Date(change.atMs), initial: false, origin: 'events' });
     });
   }
 
@@ -67,7 +67,7 @@ export class NoticeWatch implements PresenceWatch {
       const id = presenceKeyId(key);
       if (!active() || answer === undefined || answer instanceof Error || told.has(id)) return;
       told.add(id);
-      listener({ key, online: answer.online, at: new Date(answer.checkedAtMs), initial: true });
+      listener({ key, online: answer.online, at: new Date(answer.checkedAtMs), initial: true, origin: answer.origin });
     });
   }
 }

@@ -1,5 +1,6 @@
 import { parse, type GraphQLSchema } from 'graphql';
 import { measureRequestedDevices, tallyRequestedDevices } from '../../../src/graphql/requested-devices';
+import { deviceGlobalId } from '../../../src/graphql/device-id';
 import { buildPresenceSchema } from '../../../src/graphql/schema';
 import { PresenceKeyMap } from '../../../src/presence/presence-key-map';
 
@@ -47,6 +48,24 @@ describe('tallyRequestedDevices: distinct devices', () => {
     ];
     const query = 'query E($r: [_Any!]!) { _entities(representations: $r) { ... on Device { online } } }';
     expect(count(query, { r: representations })).toBe(2);
+  });
+
+  it('counts devices asked by global ID through node and nodes, under the instance each ID names', () => {
+    const ids = [
+      deviceGlobalId({ instanceId: 'inst-default', clientId: 'GID_xyz@@@1' }),
+      deviceGlobalId({ instanceId: 'inst-other', clientId: 'GID_xyz@@@1' }),
+      deviceGlobalId({ instanceId: 'inst-default', clientId: 'GID_xyz@@@2' }),
+      'not-an-id',
+    ];
+    const query = `query Q($ids: [ID!]!) {
+      one: node(id: "${ids[0]}") { ... on Device { online } }
+      many: nodes(ids: $ids) { id ... on Device { online } }
+      same: device(clientId: "GID_xyz@@@2") { online }
+    }`;
+    const tallied = tallyRequestedDevices(schema, parse(query), undefined, { ids }, 'inst-default');
+    expect(tallied.keys.size).toBe(3);
+    expect(tallied.entries).toBe(1 + 4 + 1);
+    expect(tallied.cost).toBe(1 + 4 * 2 + 1);
   });
 
   it('counts only the operation that runs when a document has several', () => {

@@ -9,7 +9,7 @@ class ManualWatch implements PresenceWatch {
     return this.registry.add(keys, listener);
   }
   emit(n: number, online: boolean, initial = false): void {
-    this.registry.notify({ key: key(n), online, at: new Date(0), initial });
+    this.registry.notify({ key: key(n), online, at: new Date(0), initial, origin: 'upstream' });
   }
   close(): void {}
 }
