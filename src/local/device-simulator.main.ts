@@ -1,28 +1,31 @@
 /**
- * `npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix sim-] [--flap-ms N]`:
- * simulated devices as real MQTT connections to the local instance's broker (or any broker), until Ctrl-C.
+ * `npm run devices [-- --count N] [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix sim-] [--flap-ms N]`:
+ * simulated devices as real MQTT connections to the local instance's broker (or any broker), until
+ * Ctrl-C. With no options, GID_demo@@@sim-1 … sim-3: what GraphiQL's subscription tab watches. The
+ * local instance's demo devices' IDs are never used (their sessions would be taken over): numbering
+ * skips them.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadLocalInstanceConfig } from '../config';
 import { hostPort } from './listen';
 import { startSimulatedDevices } from './device-simulator';
+import { DEMO_DEVICES, numberedClientIds, SIMULATOR_DEFAULTS } from './device-simulator-defaults';
 
-const USAGE = 'usage: npm run devices -- --count N [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix sim-] [--flap-ms N]';
+const USAGE = `usage: npm run devices [-- --count N (${SIMULATOR_DEFAULTS.count})] [--url mqtt://127.0.0.1:PORT] [--group ${SIMULATOR_DEFAULTS.groupId}] [--prefix ${SIMULATOR_DEFAULTS.prefix}] [--flap-ms N]`;
 
 async function main(): Promise<void> {
   const { values } = parseCommandLine({
     options: {
-      count: { type: 'string' },
+      count: { type: 'string', default: String(SIMULATOR_DEFAULTS.count) },
       url: { type: 'string' },
-      group: { type: 'string', default: 'GID_demo' },
+      group: { type: 'string', default: SIMULATOR_DEFAULTS.groupId },
       // Not the demo devices' `device-`: a second client with the same ID would take over their sessions.
-      prefix: { type: 'string', default: 'sim-' },
+      prefix: { type: 'string', default: SIMULATOR_DEFAULTS.prefix },
       'flap-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
-  if (values.count === undefined && !values.help) throw new Error(`--count is required\n${USAGE}`);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
@@ -34,13 +37,20 @@ async function main(): Promise<void> {
     // devices the service never sees): say where these go, and how to aim them.
     process.stderr.write(`no --url: connecting to ${url} (LOCAL_MQTT_PORT); if the service's start log shows another mqttUrl, pass --url <mqttUrl>\n`);
   }
+  // The local instance's demo devices (LOCAL_DEMO_DEVICES, as this process reads it): their IDs are taken.
+  const taken = new Set(numberedClientIds(DEMO_DEVICES.groupId, DEMO_DEVICES.prefix, local.demoDevices));
   const devices = await startSimulatedDevices({
+    taken,
     url,
     count: wholeNumber('--count', values.count!),
     groupId: values.group,
     prefix: values.prefix,
     flapMs: values['flap-ms'] === undefined ? undefined : wholeNumber('--flap-ms', values['flap-ms']),
   });
+  const skipped = numberedClientIds(values.group!, values.prefix!, wholeNumber('--count', values.count!)).filter((id) => taken.has(id));
+  if (skipped.length > 0) {
+    process.stderr.write(`${skipped.join(', ')} ${skipped.length === 1 ? 'is a demo device' : 'are demo devices'} of the local instance (LOCAL_DEMO_DEVICES): numbered past ${skipped.length === 1 ? 'it' : 'them'} instead, so no session is taken over\n`);
+  }
   process.stdout.write(`${devices.clientIds.length} device${devices.clientIds.length === 1 ? '' : 's'} connected to ${url}${values['flap-ms'] ? `, flapping every ${values['flap-ms']} ms` : ''}:\n`);
   process.stdout.write(`${devices.clientIds.map((id) => `  ${id}`).join('\n')}\nCtrl-C disconnects them.\n`);
 

@@ -1,5 +1,6 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { isValidClientId } from '../presence/client-id';
+import { numberedClientIds } from './device-simulator-defaults';
 
 export interface SimulatedDevicesOptions {
   /** Broker URL, e.g. `mqtt://127.0.0.1:1883`. */
@@ -14,6 +15,12 @@ export interface SimulatedDevicesOptions {
   flapMs?: number;
   /** @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Client IDs other devices already use (the local instance's demo devices): never connected with,
+   * since a second client with the same ID takes over the first one's session, and both reconnecting
+   * make a takeover war. The numbering skips them: `device-4` … when `device-1` … `device-3` are taken.
+   */
+  taken?: ReadonlySet<string>;
 }
 
 export interface SimulatedDevices {
@@ -34,7 +41,7 @@ export async function startSimulatedDevices(options: SimulatedDevicesOptions): P
   if (flapMs !== undefined && !(Number.isInteger(flapMs) && flapMs > 0)) {
     throw new RangeError(`flapMs must be a positive whole number of milliseconds; got ${flapMs}`);
   }
-  const clientIds = Array.from({ length: count }, (_, i) => `${groupId}@@@${prefix}${i + 1}`);
+  const clientIds = freeClientIds(groupId, prefix, count, options.taken ?? new Set());
   if (count > 0 && !clientIds.every(isValidClientId)) {
     throw new RangeError(
       `groupId ${JSON.stringify(groupId)} and prefix ${JSON.stringify(prefix)} do not make valid Client IDs (<GroupID>@@@<DeviceID>, at most 64 characters; e.g. GID_demo and device-)`,
@@ -65,6 +72,16 @@ export async function startSimulatedDevices(options: SimulatedDevicesOptions): P
         await Promise.all(clients.map((client) => client.endAsync()));
       })()),
   };
+}
+
+/** `count` IDs `<groupId>@@@<prefix><n>`, n from 1, skipping the taken ones. */
+export function freeClientIds(groupId: string, prefix: string, count: number, taken: ReadonlySet<string>): string[] {
+  const ids: string[] = [];
+  for (let n = 1; ids.length < count; n++) {
+    const [id] = numberedClientIds(groupId, prefix, 1, n);
+    if (!taken.has(id)) ids.push(id);
+  }
+  return ids;
 }
 
 /**

@@ -21,6 +21,8 @@ import { cors } from './http/cors';
 import { defaultGraphiqlAssetsDir, graphiqlAssets, graphiqlOffPage, graphiqlPage } from './web/graphiql';
 import { graphqlHttpHandler } from './http/graphql-http-handler';
 import { attachGraphQLWebSocket } from './ws/graphql-ws';
+import { graphqlSseHandlerOptions } from './sse/graphql-sse';
+import { graphqlSseHttp } from './sse/use-http';
 import { httpCachePlugin } from './http/http-cache.plugin';
 import { createHttpApp, createOpsApp, GRAPHQL_PATH, type ReadinessCheck } from './http/http-app';
 import { hostAllowed, withHostCheck } from './http/allowed-hosts';
@@ -37,6 +39,8 @@ import { requestLimitsPlugin, type RequestLimits } from './limits/request-limits
 import { errorLogging, RequestErrorLog } from './observability/error-logging.plugin';
 import { inlineTracesPlugins } from './observability/inline-traces.plugin';
 import { subscriptionsOverHttpPlugin } from './http/subscriptions-over-http.plugin';
+import { csrfPrevention } from './http/csrf';
+import { documentRequestErrorsPlugin } from './http/request-errors.plugin';
 
 export interface PresenceServiceOptions {
   config: Readonly<AppConfig>;
@@ -91,8 +95,9 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     introspection: config.security.introspection,
     // Field suggestions ("Did you mean …?") would reveal the schema that introspection hides.
     hideSchemaDetailsFromClientErrors: !config.security.introspection,
-    // Apollo's default, said out loud: a GET or non-JSON POST needs a header that forces a preflight.
-    csrfPrevention: true,
+    // A GET or non-JSON POST needs a header that forces a preflight (credentials count), except on the
+    // anonymous local instance, which bills nobody (http/csrf.ts).
+    csrfPrevention: csrfPrevention({ source: config.source, authMode: config.security.authMode }),
     parseOptions: { maxTokens: config.security.limits.maxTokens },
     validationRules: queryLimitRules(config.security.limits),
     // main.ts owns the lifecycle: SIGTERM drains, then stops the upstream client and Redis too.
@@ -109,6 +114,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       ApolloServerPluginCacheControlDisabled(),
       httpCachePlugin({ cacheTtlMs: config.presence.cacheTtlMs }),
       subscriptionsOverHttpPlugin(),
+      documentRequestErrorsPlugin(),
       requestLimits(config),
       errorLogging(errorLog),
       // Per-field timings only for INLINE_TRACE_CALLERS (a federation router), never for anyone asking.
@@ -172,6 +178,30 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     maxCost: config.security.limits.maxCost,
     defaultInstanceId: config.defaultInstanceId,
   });
+  // Server-Sent Events (graphql-sse): the WebSocket path's checks, auth, limits and contexts (sse/).
+  const csrf = csrfPrevention({ source: config.source, authMode: config.security.authMode });
+  const eventStreams = graphqlSseHttp({
+    handler: graphqlSseHandlerOptions({
+      schema,
+      contextFor,
+      requestLimits: requestLimitsOf(config),
+      parseOptions: { maxTokens: config.security.limits.maxTokens },
+      validationRules: queryLimitRules(config.security.limits),
+      maxFields: config.security.limits.maxFields,
+      maxQueryBytes: config.security.limits.maxQueryBytes,
+      operationShare,
+      introspection: config.security.introspection,
+      errorLog,
+    }),
+    cors: cors(config.web.corsOrigins),
+    authenticate: authenticateRequest(authenticator, authRefusals),
+    csrfRequestHeaders: csrf ? csrf.requestHeaders : undefined,
+    maxBodyBytes: MAX_BODY_BYTES,
+    // One stream is one operation: as many as a caller's WebSockets may run at once.
+    maxStreamsPerCaller: config.security.limits.maxConnectionsPerCaller * config.security.limits.maxSubscriptionsPerConnection,
+    connectionRefusals,
+    logger,
+  });
   const graphiqlAssetsDir = config.web.graphiqlEnabled ? defaultGraphiqlAssetsDir() : undefined;
   const graphql = graphqlHttpHandler({
     apollo,
@@ -200,6 +230,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       connectionRefusals,
       createHttpApp({
         graphql,
+        stream: eventStreams,
         graphiqlAssets: graphiqlAssetsDir ? graphiqlAssets({ assetsDir: graphiqlAssetsDir }) : undefined,
         ops: ops ? undefined : opsApp,
       }),
@@ -222,6 +253,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     async stop() {
       // WebSockets first: upgraded sockets would keep the HTTP server's drain waiting.
       await webSocket.dispose();
+      eventStreams.dispose();
       await apollo.stop();
       if (opsServer?.listening) await new Promise<void>((resolve) => opsServer.close(() => resolve()));
       errorLog.close();

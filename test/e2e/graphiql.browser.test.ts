@@ -5,6 +5,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildGraphiQL } from '../support/graphiql-bundle';
 import { bearer, opsKey, startApiKeyGraph } from '../support/secured-graph';
 import type { TestGraph } from '../support/test-graph';
+import { startSimulatedDevices } from '../../src/local/device-simulator';
+import { DEMO_DEVICES, numberedClientIds, SIMULATOR_DEFAULTS } from '../../src/local/device-simulator-defaults';
+
+/** One event of a subscription as the page lists it. */
+interface Event {
+  received: string;
+  data: { presenceChanged: { device: { clientId: string; online: boolean }; online: boolean; initial: boolean } };
+}
 
 /** Debian's chromium (`apt-get install -y chromium`); `npx playwright install` cannot download here. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -96,25 +104,54 @@ describeWithChromium('GraphiQL in a browser, with no other host reachable', () =
     await page.screenshot({ path: join(ARTIFACTS, 'graphiql.png') });
   });
 
+  it('shares the headers typed in one tab with every tab, and lists the events of the default subscription as soon as `npm run devices` runs', async () => {
+    await page.locator('.graphiql-tab', { hasText: 'LiveDevices' }).click();
+    await page.locator('.graphiql-tab-active', { hasText: 'LiveDevices' }).waitFor();
+    // Typed in the first tab only (previous test): this tab shows the same, and sends it.
+    await waitForEditor(page, HEADERS_EDITOR, (text) => text.includes(opsKey.key));
+    await page.locator('.graphiql-execute-button').click();
+    const initial = await waitForResult(page, (text) => (JSON.parse(text || '{}').events ?? []).length >= 6);
+    const initialIds = (JSON.parse(initial).events as Event[]).map((event) => event.data.presenceChanged.device.clientId).sort();
+    expect(initialIds).toEqual([...numberedClientIds(DEMO_DEVICES.groupId, DEMO_DEVICES.prefix, 3), ...numberedClientIds(SIMULATOR_DEFAULTS.groupId, SIMULATOR_DEFAULTS.prefix, SIMULATOR_DEFAULTS.count)].sort());
+
+    // `npm run devices` with no options: the simulator's defaults, next to the demo devices it must not take over.
+    const devices = await startSimulatedDevices({ url: graph.local!.mqttUrl, ...SIMULATOR_DEFAULTS, taken: new Set(graph.local!.demoDevices) });
+    try {
+      const shown = await waitForResult(page, (text) => (JSON.parse(text || '{}').events ?? []).length >= 6 + SIMULATOR_DEFAULTS.count);
+      const events = JSON.parse(shown).events as Event[];
+      // Newest first, the initial statuses still listed below the connects.
+      const connects = events.slice(0, SIMULATOR_DEFAULTS.count).map((event) => event.data.presenceChanged);
+      expect(connects.map((change) => change.device.clientId).sort()).toEqual(devices.clientIds);
+      expect(connects.every((change) => change.online && !change.initial)).toBe(true);
+      expect(events.slice(SIMULATOR_DEFAULTS.count).every((event) => event.data.presenceChanged.initial)).toBe(true);
+      await page.screenshot({ path: join(ARTIFACTS, 'graphiql-live-devices.png') });
+    } finally {
+      await devices.stop();
+    }
+    // The run button stops the subscription.
+    await page.locator('.graphiql-execute-button').click();
+  });
+
   it('shows a subscription event when a real MQTT client connects', async () => {
     const clientId = 'GID_demo@@@browser-1';
-    await page.locator('.graphiql-tab', { hasText: 'PresenceChanged' }).click();
+    await page.locator('.graphiql-tab', { hasText: 'LiveDevices' }).click();
     const subscription = (await editorText(page, '.graphiql-query-editor'))
       .replace(/clientIds: \[[^\]]*\]/, `clientIds: ["${clientId}"]`)
-      .replace('subscription PresenceChanged', 'subscription BrowserWatch');
+      .replace('subscription LiveDevices', 'subscription BrowserWatch');
     await setEditorText(page, '.graphiql-query-editor', subscription);
     // GraphiQL reads the operation name from the editor a moment after an edit; the tab's title shows
     // when it has, and only then does the run button run the new operation.
     await page.locator('.graphiql-tab-active', { hasText: 'BrowserWatch' }).waitFor();
-    await page.getByRole('button', { name: 'Headers' }).click();
-    await setEditorText(page, HEADERS_EDITOR, JSON.stringify(bearer(opsKey.key)));
     await page.locator('.graphiql-execute-button').click();
     await waitForResult(page, (text) => text.includes('"initial": true'));
 
     const device = await mqtt.connectAsync(graph.local!.mqttUrl, { clientId, reconnectPeriod: 0 });
     try {
-      const event = JSON.parse(await waitForResult(page, (text) => text.includes('"initial": false')));
-      expect(event.data.presenceChanged).toMatchObject({ device: { clientId }, online: true, initial: false });
+      const events = JSON.parse(await waitForResult(page, (text) => text.includes('"initial": false'))).events as Event[];
+      expect(events.map((event) => event.data.presenceChanged)).toEqual([
+        expect.objectContaining({ device: expect.objectContaining({ clientId, online: true }), online: true, initial: false }),
+        expect.objectContaining({ device: expect.objectContaining({ clientId, online: false }), online: false, initial: true }),
+      ]);
       await page.screenshot({ path: join(ARTIFACTS, 'graphiql-subscription.png') });
     } finally {
       await device.endAsync();
@@ -141,6 +178,18 @@ async function setEditorText(page: Page, selector: string, text: string): Promis
     .locator('.CodeMirror')
     .first()
     .evaluate((element, value) => (element as unknown as { CodeMirror: { setValue(v: string): void } }).CodeMirror.setValue(value), text);
+}
+
+/** Waits until an editor's text satisfies `ready` (bounded). */
+async function waitForEditor(page: Page, selector: string, ready: (text: string) => boolean): Promise<string> {
+  const deadline = Date.now() + UI_TIMEOUT_MS;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await editorText(page, selector).catch(() => '');
+    if (ready(last)) return last;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`timed out after ${UI_TIMEOUT_MS} ms waiting for ${selector}; it shows: ${last}`);
 }
 
 /** Waits until the result pane's text satisfies `ready` (bounded), and returns it. */

@@ -4,6 +4,7 @@ import type { GraphQLContext } from '../../graphql/context';
 import type { Caller } from '../../common/caller';
 import { isRefusal, refusal, sendRefusal, type HttpRefusal } from './http-refusal';
 import { readJsonBody } from './json-body';
+import { failedOnDocumentOnly } from './request-errors.plugin';
 import type { Logger } from '../../common/logger';
 
 type Handler<T> = (req: IncomingMessage, res: ServerResponse) => T;
@@ -61,10 +62,11 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
       const value = req.headers[name];
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
-    const response = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method, headers, search, body: read.body },
-      context: async () => options.contextFor(caller),
-    });
+    const httpGraphQLRequest = { method, headers, search, body: read.body };
+    const response = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => options.contextFor(caller) });
+    // The spec's status for a document that fails to parse, validate or coerce: 200 in application/json,
+    // 4xx in application/graphql-response+json (request-errors.plugin.ts). A batch keeps Apollo's one status.
+    if (response.status === 400 && !Array.isArray(read.body) && failedOnDocumentOnly(httpGraphQLRequest) && isPlainJson(response)) response.status = 200;
     if (response.body.kind === 'complete') return writeComplete(res, response, response.body.string);
     await writeChunked(res, response, response.body.asyncIterator);
   };
@@ -78,6 +80,10 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
       sendRefusal(res, refusal(500, 'Internal server error', 'INTERNAL_SERVER_ERROR'));
     });
   };
+}
+
+function isPlainJson(response: HTTPGraphQLResponse): boolean {
+  return response.headers.get('content-type')?.startsWith('application/json') === true;
 }
 
 function writeHead(res: ServerResponse, response: HTTPGraphQLResponse): void {

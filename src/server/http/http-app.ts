@@ -4,6 +4,8 @@ import { refusal, sendRefusal } from './http-refusal';
 import type { PresenceMetrics } from '../observability/metrics';
 
 export const GRAPHQL_PATH = '/graphql';
+/** Subscriptions (and queries) over Server-Sent Events, the graphql-sse protocol: sse/use-http.ts. */
+export const GRAPHQL_STREAM_PATH = '/graphql/stream';
 
 export interface ReadinessCheck {
   name: string;
@@ -27,6 +29,11 @@ const internalError: ErrorRequestHandler = (error, _req, res, next) => {
 export function createHttpApp(options: {
   /** /graphql (and /graphql/), every method: graphql-http-handler.ts. */
   graphql: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * GraphQL over Server-Sent Events: everything at /graphql/stream, and a request to /graphql whose
+   * Accept prefers text/event-stream (a gateway's default subscription transport, Hive Gateway's).
+   */
+  stream?: { handle: (req: IncomingMessage, res: ServerResponse) => void; wantsEventStream(req: IncomingMessage): boolean };
   /** The self-hosted GraphiQL's assets under /graphiql/; unset when disabled. */
   graphiqlAssets?: RequestHandler;
   /** The operator endpoints, when served on this port (outside production, unless OPS_PORT is set). */
@@ -37,8 +44,13 @@ export function createHttpApp(options: {
   if (options.ops) app.use(options.ops);
   if (options.graphiqlAssets) app.use(options.graphiqlAssets);
   app.use(internalError);
+  const stream = options.stream;
   return (req, res) => {
-    if (isGraphQLPath(req.url)) options.graphql(req, res);
+    const path = pathOf(req.url);
+    if (path === GRAPHQL_PATH || path === `${GRAPHQL_PATH}/`) {
+      if (stream?.wantsEventStream(req)) stream.handle(req, res);
+      else options.graphql(req, res);
+    } else if (stream && (path === GRAPHQL_STREAM_PATH || path === `${GRAPHQL_STREAM_PATH}/`)) stream.handle(req, res);
     else app(req, res);
   };
 }
@@ -82,9 +94,8 @@ export function createOpsApp(options: { metrics: PresenceMetrics; readiness: rea
   return app;
 }
 
-/** `/graphql` or `/graphql/`, with or without a query string. */
-function isGraphQLPath(url = ''): boolean {
+/** The path of a request URL, without its query string. */
+function pathOf(url = ''): string {
   const end = url.indexOf('?');
-  const path = end === -1 ? url : url.slice(0, end);
-  return path === GRAPHQL_PATH || path === `${GRAPHQL_PATH}/`;
+  return end === -1 ? url : url.slice(0, end);
 }

@@ -11,7 +11,7 @@ export function subscriptionsOverHttpPlugin(): ApolloServerPlugin {
       return {
         async didResolveOperation({ operation }) {
           if (operation?.operation !== 'subscription') return;
-          throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws protocol) at /graphql, not over HTTP', {
+          throw new GraphQLError('Subscriptions are served over WebSocket (graphql-transport-ws protocol) at /graphql, and over Server-Sent Events (graphql-sse protocol, Accept: text/event-stream) at /graphql/stream or /graphql, not as a plain HTTP request', {
             extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
           });
         },

@@ -307,7 +307,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
  * status some refusals carry for Apollo (`extensions.http`), which means nothing on a socket. With
  * introspection off, "Did you mean …?" goes too, like Apollo's hideSchemaDetailsFromClientErrors.
  */
-function formatForWebSocket(error: GraphQLError, hideSchemaDetails: boolean): GraphQLFormattedError {
+export function formatForWebSocket(error: GraphQLError, hideSchemaDetails: boolean): GraphQLFormattedError {
   const formatted = formatGraphQLError(error.toJSON(), error);
   const message = hideSchemaDetails ? formatted.message.replace(/ ?Did you mean(.+?)\?$/, '') : formatted.message;
   const { http: _http, ...extensions } = formatted.extensions ?? {};

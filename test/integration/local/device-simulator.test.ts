@@ -38,6 +38,18 @@ describe('simulated devices', () => {
     expect(devices.clientIds.some((id) => sessions.isOnline(id))).toBe(false);
   });
 
+  it('never connects with a Client ID another device already uses: the numbering skips it, so no session is taken over', async () => {
+    const taken = new Set(['GID_sim@@@device-1', 'GID_sim@@@device-2']);
+    const devices = await startSimulatedDevices({ url: broker.url, count: 2, groupId: 'GID_sim', prefix: 'device-', taken });
+    try {
+      expect(devices.clientIds).toEqual(['GID_sim@@@device-3', 'GID_sim@@@device-4']);
+      expect(devices.clientIds.every((id) => sessions.isOnline(id))).toBe(true);
+      expect(sessions.isOnline('GID_sim@@@device-1')).toBe(false);
+    } finally {
+      await devices.stop();
+    }
+  });
+
   it('makes each device go offline and come back every flapMs', async () => {
     const devices = await startSimulatedDevices({ url: broker.url, count: 2, groupId: 'GID_flap', flapMs: 50 });
     const isFlapper = (change: SessionChange) => change.clientId.startsWith('GID_flap@@@');
