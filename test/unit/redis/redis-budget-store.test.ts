@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisBudgetStore, sameSlotKey } from '../../../src/redis/redis-budget-store';
+import { startBudgetLoad } from '../../support/budget-load';
 import { describeWithRedis, twoReplicaConnections } from '../../support/redis';
 import { mostInAnyWindow } from '../../support/rolling-window';
 import { waitFor } from '../../support/wait-for';
@@ -20,26 +21,12 @@ describeWithRedis('RedisBudgetStore on a real Redis', ['redis'], () => {
     const windowMs = 200;
     const runMs = 1600;
     const stores = [new RedisBudgetStore(replicaA(), prefix), new RedisBudgetStore(replicaB(), prefix)];
-    const deadline = Date.now() + runMs;
-    // When each call "reaches the upstream": some time after its grant, before it is settled. One in
-    // ten is slow to get there (a cold connection), the rest arrive within a few milliseconds.
-    const arrivals: number[] = [];
-    // Half the callers wait as told, half hammer the store every millisecond: both kinds of contention.
-    const caller = async (store: RedisBudgetStore, patient: boolean) => {
-      while (Date.now() < deadline) {
-        const decision = await store.tryAcquire(action, limit, windowMs, 5000);
-        if (!decision.granted) {
-          await sleep(patient ? decision.retryAfterMs : 1);
-          continue;
-        }
-        await sleep(Math.random() < 0.1 ? 60 + Math.random() * 90 : Math.random() * 5);
-        arrivals.push(Date.now());
-        await sleep(Math.random() * 10);
-        await decision.grant.settle();
-      }
-    };
-
-    await Promise.all(stores.flatMap((store) => Array.from({ length: 20 }, (_, i) => caller(store, i % 2 === 0))));
+    // Many callers per connection, calls reaching the upstream some time after their grant (one in ten
+    // slowly, a cold connection), half of them waiting as told and half hammering the store.
+    const load = startBudgetLoad(stores, { action, limit, windowMs });
+    await sleep(runMs); // the length of the load, not a wait for anything
+    await load.stop();
+    const { arrivals } = load;
 
     expect(mostInAnyWindow(arrivals, windowMs)).toBeLessThanOrEqual(limit);
     // Saturated callers get nearly every grant the budget has: limit per window plus the calls' own time.
