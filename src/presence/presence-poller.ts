@@ -1,7 +1,7 @@
 import type { PresenceConfig, SubscriptionConfig, UpstreamConfig } from '../config';
 import type { BudgetGrant, BudgetStore, CallBudget } from './budget';
 import { batchShareBudgets, BudgetShare, chunkedByInstance, type BatchChunk } from './budget-share';
-import { MAX_CLIENT_IDS_PER_BATCH_CALL } from './session-api';
+import { FairRounds } from './fair-rounds';
 import { systemClock, type Clock } from './clock';
 import { UpstreamThrottledError, UpstreamUnavailableError, asPresenceError, type PresenceError } from './errors';
 import { assertNumberOption } from './options';
@@ -63,12 +63,8 @@ export class PresencePoller implements PresenceWatch {
   private roundTimer: NodeJS.Timeout | undefined;
   private catchUpTimer: NodeJS.Timeout | undefined;
   private roundRunning = false;
-  /** Per owner, the keys it watches (how many of its watches hold each), in the order first watched. */
-  private readonly owners = new Map<string, Map<string, { key: PresenceKey; watches: number }>>();
-  /** Per owner, where its keys start next round (round robin when the share cannot cover them all). */
-  private readonly cursors = new Map<string, number>();
-  /** Which owner goes first next round, so that owners past the share's reach take turns too. */
-  private ownerCursor = 0;
+  /** Who watches which keys, and the order a round asks about them: fair between owners. */
+  private readonly rounds = new FairRounds();
   private closed = false;
 
   constructor(options: PresencePollerOptions) {
@@ -86,7 +82,7 @@ export class PresencePoller implements PresenceWatch {
 
   watch(keys: readonly PresenceKey[], listener: PresenceListener, owner = ''): () => void {
     if (this.closed) throw new UpstreamUnavailableError('The presence service is shutting down');
-    const unown = this.own(owner, keys);
+    const unown = this.rounds.own(owner, keys);
     // Keys this listener has heard about, so it gets exactly one first status per key.
     const told = new Set<string>();
     const unwatch = this.registry.add(
@@ -133,62 +129,9 @@ export class PresencePoller implements PresenceWatch {
     this.registry.clear();
     this.known.clear();
     this.unknown.clear();
-    this.owners.clear();
-    this.cursors.clear();
+    this.rounds.clear();
   }
 
-  /** Counts `keys` as watched by `owner`; the returned function uncounts them. */
-  private own(owner: string, keys: readonly PresenceKey[]): () => void {
-    const owned = this.owners.get(owner) ?? new Map<string, { key: PresenceKey; watches: number }>();
-    this.owners.set(owner, owned);
-    const ids = keys.map(presenceKeyId);
-    ids.forEach((id, i) => {
-      const entry = owned.get(id);
-      if (entry) entry.watches++;
-      else owned.set(id, { key: keys[i], watches: 1 });
-    });
-    return () => {
-      for (const id of ids) {
-        const entry = owned.get(id);
-        if (entry && --entry.watches === 0) owned.delete(id);
-      }
-      if (owned.size === 0 && this.owners.get(owner) === owned) {
-        this.owners.delete(owner);
-        this.cursors.delete(owner);
-      }
-    };
-  }
-
-  /**
-   * This round's calls, fairest first: each owner's next key in turn (from where its keys stopped
-   * last round), every key once, then packed per instance in that order. Also answers each owner's
-   * keys, to move its cursor by those that were sent.
-   */
-  private fairRound(): { chunks: BatchChunk[]; owned: Array<{ owner: string; ids: string[] }> } {
-    const owners = [...this.owners.entries()];
-    if (owners.length === 0) return { chunks: [], owned: [] };
-    const first = this.ownerCursor % owners.length;
-    this.ownerCursor = first + 1;
-    const lists = [...owners.slice(first), ...owners.slice(0, first)].map(([owner, owned]) => {
-      const keys = [...owned.values()].map((entry) => entry.key);
-      const start = (this.cursors.get(owner) ?? 0) % keys.length;
-      return { owner, keys: [...keys.slice(start), ...keys.slice(0, start)] };
-    });
-    const ordered: PresenceKey[] = [];
-    const seen = new Set<string>();
-    const longest = Math.max(...lists.map((list) => list.keys.length));
-    for (let i = 0; i < longest; i++) {
-      for (const list of lists) {
-        const key = list.keys[i];
-        if (!key) continue;
-        const id = presenceKeyId(key);
-        if (seen.has(id)) continue;
-        seen.add(id);
-        ordered.push(key);
-      }
-    }
-    return { chunks: chunkedInOrder(ordered), owned: lists.map((list) => ({ owner: list.owner, ids: list.keys.map(presenceKeyId) })) };
-  }
   private scheduleRound(delayMs: number): void {
     if (this.closed || this.roundTimer || this.roundRunning || this.registry.size === 0) return;
     this.roundTimer = setTimeout(() => void this.round(), delayMs);
@@ -198,17 +141,12 @@ export class PresencePoller implements PresenceWatch {
   private async round(): Promise<void> {
     this.roundTimer = undefined;
     const startedAtMs = this.now();
-    const { chunks, owned } = this.fairRound();
+    const { chunks, owned } = this.rounds.next();
     if (chunks.length === 0) return;
     this.roundRunning = true;
     try {
       const sent = await this.poll(chunks);
-      // Each owner's keys start next round after those of its keys this one asked about.
-      const asked = new Set(chunks.slice(0, sent).flatMap((chunk) => chunk.keys.map(presenceKeyId)));
-      for (const { owner, ids } of owned) {
-        const count = ids.filter((id) => asked.has(id)).length;
-        if (this.owners.has(owner)) this.cursors.set(owner, ((this.cursors.get(owner) ?? 0) + count) % ids.length);
-      }
+      this.rounds.sent(owned, chunks.slice(0, sent));
     } finally {
       this.roundRunning = false;
     }
@@ -275,27 +213,6 @@ export class PresencePoller implements PresenceWatch {
     if (previous?.online === online) return;
     this.registry.notify({ key, online, at: new Date(checkedAtMs), initial: previous === undefined, origin: 'upstream' });
   }
-}
-
-/**
- * Keys packed into calls of one instance, at most 10 each (BatchQuerySessionByClientIds: at most 10
- * IDs per call), the calls in the order of their first key: the fair order survives the packing, so
- * one owner's single key of another instance is not left for after every chunk of the first.
- */
-function chunkedInOrder(keys: readonly PresenceKey[]): BatchChunk[] {
-  const chunks: BatchChunk[] = [];
-  const open = new Map<string, BatchChunk>();
-  for (const key of keys) {
-    let chunk = open.get(key.instanceId);
-    if (!chunk) {
-      chunk = { instanceId: key.instanceId, keys: [] };
-      chunks.push(chunk);
-      open.set(key.instanceId, chunk);
-    }
-    chunk.keys.push(key);
-    if (chunk.keys.length === MAX_CLIENT_IDS_PER_BATCH_CALL) open.delete(key.instanceId);
-  }
-  return chunks;
 }
 
 /**

@@ -19,7 +19,7 @@ import { assertWithinRequestLimits, assertWithinSubscriptionCost, type RequestLi
 import type { OperationShare } from '../limits/operation-share';
 import { ValidatedDocuments } from '../limits/validated-documents';
 import type { RequestErrorLog } from '../observability/error-logging.plugin';
-import { formatForWebSocket } from '../ws/graphql-ws';
+import { formatForStream } from '../ws/stream-errors';
 import { subscribeWithContextPerEvent } from '../ws/per-event-subscribe';
 
 /** What one event stream carries besides graphql-sse's own request: its authenticated caller. */
@@ -55,7 +55,7 @@ export function graphqlSseHandlerOptions(options: GraphQLSseOptions): HandlerOpt
   const { schema } = options;
   const rules = [...specifiedRules, ...(options.validationRules ?? []), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const documents = new ValidatedDocuments({ schema, rules, parseOptions: options.parseOptions, maxFields: options.maxFields });
-  const format = (error: GraphQLError) => formatForWebSocket(error, !options.introspection);
+  const format = (error: GraphQLError) => formatForStream(error, !options.introspection);
   // Sent as the stream's one `next` event, then `complete`, as graphql-ws sends a refusal; `data: null`
   // because graphql-sse takes a result from onSubscribe only when it has a `data` key.
   const refused = (errors: readonly GraphQLError[]): ExecutionResult => ({ data: null, errors: [...errors] });

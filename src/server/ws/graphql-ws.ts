@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   getOperationAST,
@@ -6,79 +6,26 @@ import {
   NoSchemaIntrospectionCustomRule,
   specifiedRules,
   type ExecutionArgs,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-  type ParseOptions,
-  type ValidationRule,
 } from 'graphql';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../../graphql/context';
-import { formatGraphQLError, presenceExtensions } from '../../graphql/errors';
-import type { AuthRefusalLog } from '../auth/auth-refusal-log';
+import { presenceExtensions } from '../../graphql/errors';
 import { ConnectionOperations } from './connection-operations';
-import { bearerToken, UnauthenticatedError, type Authenticator, type Credentials } from '../auth/authenticator';
+import { UnauthenticatedError } from '../auth/authenticator';
+import { credentialsOf } from './connection-credentials';
+import { formatForStream } from './stream-errors';
 import type { Caller } from '../../common/caller';
 import { webSocketOriginAllowed } from '../http/cors';
-import type { Logger } from '../../common/logger';
-import { ConnectionRefusal, type ConnectionRefusalLog } from '../observability/connection-refusal-log';
-import type { RequestErrorLog } from '../observability/error-logging.plugin';
+import { ConnectionRefusal } from '../observability/connection-refusal-log';
 import { subscribeWithContextPerEvent } from './per-event-subscribe';
-import { assertWithinRequestLimits, assertWithinSubscriptionCost, type RequestLimits } from '../limits/request-limits.plugin';
-import type { OperationShare } from '../limits/operation-share';
+import { assertWithinRequestLimits, assertWithinSubscriptionCost } from '../limits/request-limits.plugin';
 import { ValidatedDocuments } from '../limits/validated-documents';
+import type { GraphQLWebSocketOptions } from './graphql-ws-options';
 
-export interface GraphQLWebSocketOptions {
-  httpServer: Server;
-  schema: GraphQLSchema;
-  /** The path upgrades are accepted on, `/graphql`: the same URL as queries. */
-  path: string;
-  /** CORS_ORIGINS: besides this service's own pages, the origins whose pages may connect. */
-  allowedOrigins: readonly string[];
-  /** Largest message accepted, like the HTTP body limit. */
-  maxPayloadBytes: number;
-  /** The same authenticator as HTTP: credentials come from the connection params instead of headers. */
-  authenticator: Authenticator;
-  /**
-   * A fresh context for one caller: called once per operation, and again for every subscription
-   * event, so no DataLoader lives longer than one execution.
-   */
-  contextFor(caller: Caller): GraphQLContext;
-  /** The HTTP path's limits, applied to queries over WebSocket too (subscriptions check their own IDs). */
-  requestLimits: RequestLimits;
-  parseOptions?: ParseOptions;
-  validationRules?: readonly ValidationRule[];
-  /** MAX_QUERY_FIELDS: checked after parsing, before validation (limits/document-work.ts). */
-  maxFields: number;
-  /** CALLER_OPERATIONS_PER_SECOND: every subscribe takes one of its caller's operations; absent, unlimited. */
-  operationShare?: OperationShare;
-  /** INTROSPECTION: when off, introspection is refused and errors suggest no field names, as over HTTP. */
-  introspection: boolean;
-  logger: Logger;
-  /** Where request errors are logged and refused lookups counted, shared with HTTP. */
-  errorLog: RequestErrorLog;
-  /** Where refused credentials are counted, shared with HTTP. */
-  authRefusals: AuthRefusalLog;
-  /** In production, graphql-ws hides internal error messages in close reasons. */
-  isProduction: boolean;
-  /** MAX_QUERY_BYTES: longer query texts are refused before they are parsed. */
-  maxQueryBytes: number;
-  /** MAX_SUBSCRIPTIONS_PER_CONNECTION: operations one socket may run at once; more are refused. */
-  maxSubscriptionsPerConnection: number;
-  /** MAX_CONNECTIONS_PER_CALLER: open sockets per caller on this replica; more close with 4429. */
-  maxConnectionsPerCaller: number;
-  /**
-   * MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS: sockets one address may hold from the upgrade until
-   * its credentials are accepted; more upgrades are refused with HTTP 429.
-   */
-  maxUnauthenticatedSocketsPerAddress: number;
-  /** ALLOWED_HOSTS: whether the upgrade's Host header names this service; others are refused with 421. */
-  hostAllowed(headers: IncomingHttpHeaders): boolean;
-  /** Where upgrades refused before authentication (Host, too many sockets) are counted. */
-  connectionRefusals: ConnectionRefusalLog;
-}
+export type { GraphQLWebSocketOptions } from './graphql-ws-options';
 
 /**
  * Close codes of this service's own refusals. Refused credentials close with graphql-ws's 4401
@@ -122,7 +69,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const { httpServer, schema, logger } = options;
   const wsServer = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const rules = [...specifiedRules, ...(options.validationRules ?? []), ...(options.introspection ? [] : [NoSchemaIntrospectionCustomRule])];
-  const format = (error: GraphQLError) => formatForWebSocket(error, !options.introspection);
+  const format = (error: GraphQLError) => formatForStream(error, !options.introspection);
   // Each distinct query text parsed, bounded and validated once, for every connection (Apollo's document cache does it over HTTP).
   const documents = new ValidatedDocuments({ schema, rules, parseOptions: options.parseOptions, maxFields: options.maxFields });
   // Open sockets per caller name; an entry goes when its count reaches 0, so the map stays bounded.
@@ -300,27 +247,6 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         await server.dispose();
       })()),
   };
-}
-
-/**
- * The same error shapes as over HTTP (Apollo's formatError: codes, no internals), less the HTTP
- * status some refusals carry for Apollo (`extensions.http`), which means nothing on a socket. With
- * introspection off, "Did you mean …?" goes too, like Apollo's hideSchemaDetailsFromClientErrors.
- */
-export function formatForWebSocket(error: GraphQLError, hideSchemaDetails: boolean): GraphQLFormattedError {
-  const formatted = formatGraphQLError(error.toJSON(), error);
-  const message = hideSchemaDetails ? formatted.message.replace(/ ?Did you mean(.+?)\?$/, '') : formatted.message;
-  const { http: _http, ...extensions } = formatted.extensions ?? {};
-  return { ...formatted, message, ...(formatted.extensions && { extensions }) };
-}
-
-/** Connection params as headers would carry them; names in any case. */
-function credentialsOf(params: Record<string, unknown> | undefined, request: IncomingMessage): Credentials {
-  const param = (name: string): string | undefined => {
-    const entry = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === name);
-    return typeof entry?.[1] === 'string' && entry[1] !== '' ? entry[1] : undefined;
-  };
-  return { bearer: bearerToken(param('authorization')), apiKey: param('x-api-key'), remoteAddress: request.socket.remoteAddress };
 }
 
 function callerOf(extra: { caller?: Caller }): Caller {

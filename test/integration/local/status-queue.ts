@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { vhostUrls } from '../../../src/local/amqp-notice-publisher';
+import { vhostUrls } from '../../../src/local/amqp-vhost-url';
 import { RABBITMQ_URL } from '../../support/rabbitmq';
 
 /**
