@@ -16,7 +16,7 @@ export interface IssuedCredential {
  * the OpenAPI and AMQP stand-ins accept a key only while it is issued and unexpired, with its token.
  */
 export class StsAuthority {
-  private readonly keys = new Map<string, { secret: string; token: string; expiresAtMs: number; issuedAtMs: number }>();
+  private readonly keys = new Map<string, { secret: string; token: string | undefined; expiresAtMs: number; issuedAtMs: number }>();
   private newest: IssuedCredential | undefined;
   private newestAtMs = 0;
   issued = 0;
@@ -37,6 +37,18 @@ export class StsAuthority {
       this.issued++;
     }
     return this.newest;
+  }
+
+  /**
+   * A long-lived AccessKey pair, as a RAM user's (a CLI profile in `AK` mode): no token, no expiry.
+   * Accepted only when sent without a security token.
+   */
+  accessKey(): { AccessKeyId: string; AccessKeySecret: string } {
+    const id = `LTAI${randomBytes(8).toString('hex')}`;
+    const secret = randomBytes(18).toString('base64url');
+    this.keys.set(id, { secret, token: undefined, expiresAtMs: Number.POSITIVE_INFINITY, issuedAtMs: Date.now() });
+    this.issued++;
+    return { AccessKeyId: id, AccessKeySecret: secret };
   }
 
   /** The key's secret and token while it is current; why not otherwise. */

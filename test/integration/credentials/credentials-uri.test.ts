@@ -6,10 +6,13 @@ import { startTestGraph, type TestGraph } from '../../support/test-graph';
 import { waitFor } from '../../support/wait-for';
 
 const INSTANCE_ID = 'post-cn-credentials01';
-/** Rotation under load: a new key every 2 s, each valid 5 s, for 15 s, bounded. */
+/**
+ * Rotation under load: a new key every 2 s, each valid 5 s, for 15 s by default so the suite stays
+ * short; CREDENTIALS_ROTATION_MS=120000 runs the issue's two minutes (docs/credentials.md).
+ */
 const ROTATE_EVERY_MS = 2_000;
 const LIFE_MS = 5_000;
-const LOAD_MS = 15_000;
+const LOAD_MS = rotationMs(process.env.CREDENTIALS_ROTATION_MS);
 const WORKERS = 4;
 
 /**
@@ -17,6 +20,13 @@ const WORKERS = 4;
  * and an onsmqtt stand-in that accepts only the key current at each moment, signed with its secret
  * and token. The whole service, in process (startPresenceGraph).
  */
+function rotationMs(value: string | undefined): number {
+  if (value === undefined || value === '') return 15_000;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 10_000) throw new Error(`CREDENTIALS_ROTATION_MS must be a whole number of ms, at least 10000: ${value}`);
+  return ms;
+}
+
 describe('credentials from a credentials URI that rotates STS keys every few seconds', () => {
   let authority: StsAuthority;
   let uri: CredentialsUriServer;
@@ -86,8 +96,10 @@ describe('credentials from a credentials URI that rotates STS keys every few sec
     expect([...failures]).toEqual([]);
     expect([...upstream.refused]).toEqual([]);
     expect(answered).toBeGreaterThan(100);
-    // At 2 s a key, 15 s of load spans at least 6 of them: the renewal really happened, many times.
-    expect(keysUsed).toBeGreaterThanOrEqual(LOAD_MS / ROTATE_EVERY_MS - 2);
+    // The service renews with half a key's life left, and the URI hands out a new key at most every
+    // ROTATE_EVERY_MS: one key at least every max(2 s, 2.5 s). 15 s of load spans at least 5 of them,
+    // two minutes at least 47 (56 seen): the renewal really happened, many times.
+    expect(keysUsed).toBeGreaterThanOrEqual(Math.floor(LOAD_MS / Math.max(ROTATE_EVERY_MS, LIFE_MS / 2)) - 1);
   }, LOAD_MS + 10_000);
 
   it('when the source stops answering, lookups fail with UPSTREAM_AUTH_FAILED naming it and /readyz says so; both recover by themselves', async () => {
