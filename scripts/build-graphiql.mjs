@@ -1,7 +1,9 @@
 /**
  * Builds the self-hosted GraphiQL page into dist/graphiql/ (run by `npm run build`, and by the
  * tests that serve the page): web/graphiql/main.ts with React, GraphiQL and their CSS bundled by
- * esbuild, and an index.html that loads them by relative URL. Nothing in the output refers to any
+ * esbuild, and an index.html that loads them by relative URL. The live presence page (/live,
+ * web/live/main.ts, plain TypeScript with graphql-ws) is built beside it: live.js, live.css (also the
+ * landing page's styles) and live.html, served by src/server/web/pages.ts. Nothing in the output refers to any
  * other host; the build fails if it finds an absolute http(s) URL that could be fetched.
  *
  * Files are written to a temporary folder and renamed into place one by one (atomic on POSIX), so a
@@ -32,10 +34,48 @@ const INDEX_HTML = `<!doctype html>
 </html>
 `;
 
+// The live page, at /live: its assets by relative URL too (/graphiql/live.js from /live).
+const LIVE_HTML = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Presence Graph · Live</title>
+    <link rel="icon" href="data:," />
+    <link rel="stylesheet" href="graphiql/live.css" />
+    <script defer src="graphiql/live.js"></script>
+  </head>
+  <body>
+    <h1>Live presence</h1>
+    <p class="lead">Driven by the public API: <code>presenceChanged</code> over WebSocket for the devices, <code>groupPresence</code> polled every 2 s for the plot. <a href="./">Home</a> · <a href="graphql">GraphiQL</a> · connection: <span id="connection">connecting…</span></p>
+    <form id="api-key" autocomplete="off">
+      <input id="key" type="password" placeholder="API key (AUTH_MODE=apikey or jwt; kept in this page only)" aria-label="API key" />
+      <button type="submit">Use key</button>
+    </form>
+    <section>
+      <h2>Devices</h2>
+      <form id="add-device" autocomplete="off">
+        <input id="client-id" type="text" placeholder="GID_demo@@@device-9 (Client IDs to watch, comma-separated)" aria-label="Client ID to watch" />
+        <button type="submit">Watch</button>
+      </form>
+      <table>
+        <thead><tr><th>Device</th><th>Status</th><th>Last change</th></tr></thead>
+        <tbody id="devices"></tbody>
+      </table>
+    </section>
+    <section>
+      <h2>Online in <code id="group-id"></code>, last 5 minutes</h2>
+      <p class="legend"><span class="online">━ online</span> · <span class="known">┅ known</span> · <span id="group-status">polling…</span></p>
+      <div id="plot"></div>
+    </section>
+  </body>
+</html>
+`;
+
 await rm(tmpDir, { recursive: true, force: true });
 try {
   await build({
-    entryPoints: { graphiql: join(root, 'web', 'graphiql', 'main.ts') },
+    entryPoints: { graphiql: join(root, 'web', 'graphiql', 'main.ts'), live: join(root, 'web', 'live', 'main.ts') },
     outdir: tmpDir,
     bundle: true,
     minify: true,
@@ -49,13 +89,14 @@ try {
     logLevel: 'warning',
   });
   await writeFile(join(tmpDir, 'index.html'), INDEX_HTML);
+  await writeFile(join(tmpDir, 'live.html'), LIVE_HTML);
   await assertNoRemoteLoads(tmpDir);
   await mkdir(outDir, { recursive: true });
   for (const name of await readdir(tmpDir)) await rename(join(tmpDir, name), join(outDir, name));
 } finally {
   await rm(tmpDir, { recursive: true, force: true });
 }
-console.log(`GraphiQL built into ${outDir}`);
+console.log(`GraphiQL and the live page built into ${outDir}`);
 
 /**
  * The HTML and CSS must not load anything from another host (an `@import`, a `url(http…)`, a

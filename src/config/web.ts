@@ -16,7 +16,7 @@ export interface OpsListener {
 export interface WebConfig {
   /** Origins allowed cross-origin (CORS, and the Origin of WebSocket upgrades); empty: same origin only. */
   corsOrigins: readonly string[];
-  /** Whether a browser asking for GET /graphql gets the self-hosted GraphiQL. */
+  /** Whether a browser asking for GET /graphql gets the self-hosted GraphiQL, and / and /live are served (web/pages.ts). */
   graphiqlEnabled: boolean;
   /**
    * Host names (the Host header, port aside) HTTP requests and WebSocket upgrades may carry. A page

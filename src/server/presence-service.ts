@@ -19,6 +19,7 @@ import { createAuthenticator } from './auth/authenticator-from-config';
 import type { Caller } from '../common/caller';
 import { cors } from './http/cors';
 import { defaultGraphiqlAssetsDir, graphiqlAssets, graphiqlOffPage, graphiqlPage } from './web/graphiql';
+import { webPages, webPagesOff } from './web/pages';
 import { graphqlHttpHandler } from './http/graphql-http-handler';
 import { attachGraphQLWebSocket } from './ws/graphql-ws';
 import { graphqlSseHandlerOptions } from './sse/graphql-sse';
@@ -232,6 +233,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
         graphql,
         stream: eventStreams,
         graphiqlAssets: graphiqlAssetsDir ? graphiqlAssets({ assetsDir: graphiqlAssetsDir }) : undefined,
+        // `/` and `/live`: the same rule as GraphiQL (GRAPHIQL_ENABLED), the same CSP.
+        pages: graphiqlAssetsDir ? webPages({ assetsDir: graphiqlAssetsDir }) : webPagesOff(),
         ops: ops ? undefined : opsApp,
       }),
     ),

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { CHROMIUM, describeWithChromium } from '../support/chromium';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,6 @@ import { followFleet } from '../../examples/urql/fleet';
 import { startTestGraph, type TestGraph } from '../support/test-graph';
 import { waitFor } from '../support/wait-for';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
 
@@ -73,7 +73,7 @@ describe('example apps', () => {
     }
   });
 
-  (existsSync(CHROMIUM) ? describe : describe.skip)('the urql page in Chromium, from another origin (CORS_ORIGINS), no other host reachable', () => {
+  describeWithChromium('the urql page in Chromium, from another origin (CORS_ORIGINS), no other host reachable', 'The urql example page', () => {
     let browser: Browser;
     beforeAll(async () => {
       browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'] });

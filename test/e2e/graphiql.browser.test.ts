@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { CHROMIUM, describeWithChromium } from '../support/chromium';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -15,7 +16,6 @@ interface Event {
 }
 
 /** Debian's chromium (`apt-get install -y chromium`); `npx playwright install` cannot download here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
 const UI_TIMEOUT_MS = 15_000;
 /** GraphiQL's editor tools hold the variables editor, then the headers editor (shown or not). */
@@ -27,7 +27,7 @@ const HEADERS_EDITOR = '.graphiql-editor-tool .graphiql-editor >> nth=1';
  * devices, and show a subscription event when a real MQTT client connects, offline-capable.
  * Screenshots go to test-artifacts/ (gitignored), for a human to look at.
  */
-describeWithChromium('GraphiQL in a browser, with no other host reachable', () => {
+describeWithChromium('GraphiQL in a browser, with no other host reachable', 'The self-hosted GraphiQL', () => {
   let graph: TestGraph;
   let browser: Browser;
   let page: Page;
@@ -205,23 +205,4 @@ async function waitForResult(page: Page, ready: (text: string) => boolean): Prom
     await page.waitForTimeout(50);
   }
   throw new Error(`timed out after ${UI_TIMEOUT_MS} ms waiting for the result pane; it shows: ${last}`);
-}
-
-/**
- * `describe` when Debian's chromium is installed. Without it: under CI=true one failing test saying
- * so (a browser test silently skipped in CI would hide a broken GraphiQL); elsewhere a loud warning
- * and `describe.skip`.
- */
-function describeWithChromium(name: string, body: () => void): void {
-  if (existsSync(CHROMIUM)) return describe(name, body);
-  const why = `no chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
-  if (process.env.CI === 'true') {
-    return describe(name, () => {
-      it('has the browser it needs (chromium is required in CI)', () => {
-        throw new Error(`chromium is required in CI: ${why}`);
-      });
-    });
-  }
-  console.warn(`\n!!! SKIPPED "${name}": ${why}.\n!!! The self-hosted GraphiQL is NOT tested. Under CI=true this fails instead of skipping.\n`);
-  describe.skip(name, body);
 }

@@ -23,8 +23,8 @@ const internalError: ErrorRequestHandler = (error, _req, res, next) => {
 };
 
 /**
- * The HTTP surface of the GraphQL port: GraphQL at /graphql, GraphiQL's assets, and the operator
- * endpoints when they share the port (`ops`; see createOpsApp).
+ * The HTTP surface of the GraphQL port: GraphQL at /graphql, GraphiQL's assets, the landing and live
+ * pages, and the operator endpoints when they share the port (`ops`; see createOpsApp).
  */
 export function createHttpApp(options: {
   /** /graphql (and /graphql/), every method: graphql-http-handler.ts. */
@@ -36,6 +36,8 @@ export function createHttpApp(options: {
   stream?: { handle: (req: IncomingMessage, res: ServerResponse) => void; wantsEventStream(req: IncomingMessage): boolean };
   /** The self-hosted GraphiQL's assets under /graphiql/; unset when disabled. */
   graphiqlAssets?: RequestHandler;
+  /** The landing page at / and the live page at /live (web/pages.ts), or what says they are off. */
+  pages?: RequestHandler;
   /** The operator endpoints, when served on this port (outside production, unless OPS_PORT is set). */
   ops?: RequestHandler;
 }): RequestListener {
@@ -43,6 +45,7 @@ export function createHttpApp(options: {
   app.disable('x-powered-by');
   if (options.ops) app.use(options.ops);
   if (options.graphiqlAssets) app.use(options.graphiqlAssets);
+  if (options.pages) app.use(options.pages);
   app.use(internalError);
   const stream = options.stream;
   return (req, res) => {

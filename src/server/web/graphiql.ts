@@ -93,7 +93,7 @@ export function defaultGraphiqlAssetsDir(): string {
   return join(dir, 'dist', 'graphiql');
 }
 
-const SECURITY_HEADERS = {
+export const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'X-Frame-Options': 'DENY',
@@ -109,7 +109,7 @@ function prefersHtml(req: IncomingMessage): boolean {
  * URLs in its CSS. WebSockets to this host are named explicitly: older browsers do not count ws:
  * and wss: as 'self'.
  */
-function contentSecurityPolicy(host: string | undefined): string {
+export function contentSecurityPolicy(host: string | undefined): string {
   const sockets = host && /^[A-Za-z0-9.:[\]-]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
   return [
     "default-src 'self'",
