@@ -18,35 +18,32 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = join(root, 'dist', 'graphiql');
 const tmpDir = join(root, 'dist', `.graphiql-build-${process.pid}`);
 
-const INDEX_HTML = `<!doctype html>
+/**
+ * One page of the service: its assets by relative URL (dist/graphiql/NAME.js and .css, served under
+ * /graphiql/), so the page works wherever it is mounted; nothing from another host.
+ */
+function page(title, asset, body) {
+  return `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>Presence Graph · GraphiQL</title>
+    <title>Presence Graph · ${title}</title>
     <link rel="icon" href="data:," />
-    <link rel="stylesheet" href="graphiql/graphiql.css" />
-    <script defer src="graphiql/graphiql.js"></script>
+    <link rel="stylesheet" href="graphiql/${asset}.css" />
+    <script defer src="graphiql/${asset}.js"></script>
   </head>
   <body>
-    <div id="graphiql">Loading GraphiQL…</div>
-  </body>
+${body}  </body>
 </html>
 `;
+}
+
+const INDEX_HTML = page('GraphiQL', 'graphiql', `    <div id="graphiql">Loading GraphiQL…</div>
+`);
 
 // The live page, at /live: its assets by relative URL too (/graphiql/live.js from /live).
-const LIVE_HTML = `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>Presence Graph · Live</title>
-    <link rel="icon" href="data:," />
-    <link rel="stylesheet" href="graphiql/live.css" />
-    <script defer src="graphiql/live.js"></script>
-  </head>
-  <body>
-    <h1>Live presence</h1>
+const LIVE_HTML = page('Live', 'live', `    <h1>Live presence</h1>
     <p class="lead">Driven by the public API: <code>presenceChanged</code> over WebSocket for the devices, <code>groupPresence</code> polled every 2 s for the plot. <a href="./">Home</a> · <a href="graphql">GraphiQL</a> · connection: <span id="connection">connecting…</span></p>
     <form id="api-key" autocomplete="off">
       <input id="key" type="password" placeholder="API key (AUTH_MODE=apikey or jwt; kept in this page only)" aria-label="API key" />
@@ -68,9 +65,7 @@ const LIVE_HTML = `<!doctype html>
       <p class="legend"><span class="online">━ online</span> · <span class="known">┅ known</span> · <span id="group-status">polling…</span></p>
       <div id="plot"></div>
     </section>
-  </body>
-</html>
-`;
+`);
 
 await rm(tmpDir, { recursive: true, force: true });
 try {

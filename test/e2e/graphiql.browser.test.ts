@@ -1,8 +1,8 @@
-import { CHROMIUM, describeWithChromium } from '../support/chromium';
+import { describeWithChromium, openIsolatedPage } from '../support/chromium';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildGraphiQL } from '../support/graphiql-bundle';
 import { bearer, opsKey, startApiKeyGraph } from '../support/secured-graph';
 import type { TestGraph } from '../support/test-graph';
@@ -33,43 +33,16 @@ describeWithChromium('GraphiQL in a browser, with no other host reachable', 'The
   let page: Page;
   let serviceHost: string;
   /** Requests to any other host: aborted, and each one a failure of this suite. */
-  const foreign: string[] = [];
+  let foreign: string[] = [];
   /** Requests to the service itself, and what the console said (CSP violations show up there). */
-  const requested: string[] = [];
-  const consoleErrors: string[] = [];
+  let requested: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
     await buildGraphiQL();
     graph = await startApiKeyGraph({ LOCAL_DEMO_DEVICES: '3' });
     serviceHost = new URL(graph.url).host;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.host === serviceHost) return route.continue();
-      foreign.push(url.href);
-      return route.abort('blockedbyclient');
-    });
-    page = await context.newPage();
-    // Below jest's 30 s per test, so a stuck step fails with Playwright's own message (which element, which state).
-    page.setDefaultTimeout(UI_TIMEOUT_MS);
-    page.on('request', (request) => void requested.push(request.url()));
-    page.on('websocket', (socket) => void requested.push(socket.url()));
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
+    ({ browser, page, foreign, requested, consoleErrors } = await openIsolatedPage(serviceHost, { width: 1400, height: 900, timeoutMs: UI_TIMEOUT_MS }));
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 60_000);
 

@@ -1,8 +1,8 @@
-import { CHROMIUM, describeWithChromium } from '../support/chromium';
+import { describeWithChromium, openIsolatedPage } from '../support/chromium';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { buildGraphiQL } from '../support/graphiql-bundle';
 import { startTestGraph, type TestGraph } from '../support/test-graph';
 import { DEMO_DEVICES, numberedClientIds } from '../../src/local/device-simulator-defaults';
@@ -24,33 +24,16 @@ describeWithChromium('the landing and live pages in a browser, with no other hos
   let browser: Browser;
   let page: Page;
   let origin: string;
-  const foreign: string[] = [];
-  const requested: string[] = [];
-  const consoleErrors: string[] = [];
+  let foreign: string[] = [];
+  let requested: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
     await buildGraphiQL();
     graph = await startTestGraph({ LOCAL_DEMO_DEVICES: '3' });
     origin = new URL(graph.url).origin;
     const serviceHost = new URL(graph.url).host;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.host === serviceHost) return route.continue();
-      foreign.push(url.href);
-      return route.abort('blockedbyclient');
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(UI_TIMEOUT_MS);
-    page.on('request', (request) => void requested.push(request.url()));
-    page.on('websocket', (socket) => void requested.push(socket.url()));
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text());
-    });
+    ({ browser, page, foreign, requested, consoleErrors } = await openIsolatedPage(serviceHost, { width: 1100, height: 900, timeoutMs: UI_TIMEOUT_MS }));
     mkdirSync(ARTIFACTS, { recursive: true });
   }, 60_000);
 

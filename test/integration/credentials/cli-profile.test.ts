@@ -51,20 +51,22 @@ describe('credentials from a CLI profile (~/.aliyun/config.json) in a private HO
     rmSync(home, { recursive: true, force: true });
   });
 
-  /** The service with HOME pointing at the temp dir and ALIBABA_CLOUD_PROFILE naming one profile. */
-  async function withService(profile: string, use: (url: string, main: MainProcess) => Promise<void>): Promise<void> {
-    const main = startMain({
+  /** The service as a process of its own, HOME pointing at the temp dir, ALIBABA_CLOUD_PROFILE naming `profile`. */
+  const startWithProfile = (profile: string, env: Record<string, string> = {}) =>
+    startMain({
       HOME: home,
       PRESENCE_SOURCE: 'alibaba',
       ALLOW_ANONYMOUS: 'true',
       STATUS_NOTICES: 'off',
       ONSMQTT_ENDPOINT: upstream.endpoint,
       MQTT_INSTANCE_ID: INSTANCE_ID,
-      PRESENCE_CACHE_TTL_MS: '0',
-      UPSTREAM_RETRY_MAX_ATTEMPTS: '1',
       ALIBABA_CLOUD_CREDENTIALS_SOURCE: 'profile',
       ALIBABA_CLOUD_PROFILE: profile,
+      ...env,
     });
+
+  async function withService(profile: string, use: (url: string, main: MainProcess) => Promise<void>): Promise<void> {
+    const main = startWithProfile(profile, { PRESENCE_CACHE_TTL_MS: '0', UPSTREAM_RETRY_MAX_ATTEMPTS: '1' });
     try {
       await use(await readyUrl(main), main);
     } finally {
@@ -111,16 +113,7 @@ describe('credentials from a CLI profile (~/.aliyun/config.json) in a private HO
   }, 40_000);
 
   it('a profile the file does not hold stops the start, naming the profile source, never a secret', async () => {
-    const main = startMain({
-      HOME: home,
-      PRESENCE_SOURCE: 'alibaba',
-      ALLOW_ANONYMOUS: 'true',
-      STATUS_NOTICES: 'off',
-      ONSMQTT_ENDPOINT: upstream.endpoint,
-      MQTT_INSTANCE_ID: INSTANCE_ID,
-      ALIBABA_CLOUD_CREDENTIALS_SOURCE: 'profile',
-      ALIBABA_CLOUD_PROFILE: 'nobody',
-    });
+    const main = startWithProfile('nobody');
     const code = await main.exited;
     expect(code).not.toBe(0);
     // No ~/.alibabacloud/credentials either: the last of the two inner providers says ENOENT.
