@@ -174,9 +174,14 @@ describeWithRedisCluster('the Redis stores on a Redis Cluster', () => {
 
       expect(mostInAnyWindow(load.arrivals, budget.windowMs)).toBeLessThanOrEqual(budget.limit);
       expect(load.arrivals.filter((at) => at >= sharedAgainAt).length).toBeGreaterThanOrEqual(0.7 * budget.limit * (1000 / budget.windowMs));
+      // A failover may flap (the slot answers for a moment, then CLUSTERDOWN while the replica is
+      // promoted, as seen once on Node 24): one line per outage and per recovery, never one per failed
+      // command (hundreds failed meanwhile).
       for (const { lines } of replicas) {
-        expect(linesSaying(lines, OUTAGE)).toHaveLength(1);
-        expect(linesSaying(lines, RECOVERY)).toHaveLength(1);
+        const outages = linesSaying(lines, OUTAGE).length;
+        expect(outages).toBeGreaterThanOrEqual(1);
+        expect(outages).toBeLessThanOrEqual(2);
+        expect(linesSaying(lines, RECOVERY)).toHaveLength(outages);
       }
       // The promoted replica holds the log now: the grants since are counted where every replica looks.
       expect(await inspector.exists(`${prefix}budget:${budget.action}`)).toBe(1);
