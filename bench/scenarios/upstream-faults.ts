@@ -6,7 +6,7 @@ import { fmt } from '../lib/stats';
 import { analyseCalls } from '../lib/upstream-log';
 import { quiesce, startLocalHost, startService, takeBatchCalls, type ServiceProcess } from '../lib/topology';
 
-/** The fault mix the retry rule is judged under (README, "When the upstream fails"). */
+/** The fault mix the retry rule is judged under (docs/operations.md, "When the upstream fails"). */
 const FAULTS = { systemOverFlowRate: 0.2, internalErrorRate: 0.05 };
 const GOAL_ERROR_SHARE = 0.005;
 const CONCURRENT = 20;

@@ -1,7 +1,7 @@
 /**
  * A small urql 6 app's data layer: lists devices, then follows them live. urql's defaults
  * throughout: `fetchExchange` (short queries as GET, which the service answers with no extra header:
- * README, "GET and CSRF prevention"), Graphcache with no keys or updaters (it keys `Device` by `id`),
+ * docs/federation-and-http.md, "GET and CSRF prevention"), Graphcache with no keys or updaters (it keys `Device` by `id`),
  * and subscriptions over Server-Sent Events with graphql-sse's own client (`/graphql/stream`).
  * Every event carries its device's status, so Graphcache updates the listed `Device` and the query,
  * watched with `cache-only`, re-renders from the cache alone.

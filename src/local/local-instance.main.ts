@@ -7,10 +7,17 @@ import pino from 'pino';
 import { loadLocalInstanceConfig } from '../config';
 import { startLocalInstance } from './local-instance';
 
+/** What two replicas of one account set besides the one-service command (docs/operations.md, several replicas). */
+const REPLICAS_ENV = 'REDIS_URL=redis://127.0.0.1:6379 UPSTREAM_REPLICAS=2';
+
 async function main(): Promise<void> {
   // Synchronous, so log lines and the summary below come out in order.
   const logger = pino({ name: 'local-instance' }, pino.destination({ fd: 1, sync: true }));
   const local = await startLocalInstance(loadLocalInstanceConfig(), logger);
+  const serviceEnv = [
+    `PRESENCE_SOURCE=alibaba ONSMQTT_ENDPOINT=${local.endpoint} MQTT_INSTANCE_ID=${local.instanceId} ALLOW_ANONYMOUS=true`,
+    `ALIBABA_CLOUD_ACCESS_KEY_ID=${local.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${local.accessKeySecret}`,
+  ].join(' \\\n  ');
   process.stdout.write(
     [
       '',
@@ -23,8 +30,12 @@ async function main(): Promise<void> {
       `  Demo devices       ${local.demoDevices.join(', ') || 'none'}`,
       '',
       'Point a service at it with (anonymous callers on this machine; AUTH_MODE instead of ALLOW_ANONYMOUS to require keys):',
-      `  PRESENCE_SOURCE=alibaba ONSMQTT_ENDPOINT=${local.endpoint} MQTT_INSTANCE_ID=${local.instanceId} ALLOW_ANONYMOUS=true \\`,
-      `  ALIBABA_CLOUD_ACCESS_KEY_ID=${local.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${local.accessKeySecret} npm start`,
+      `  ${serviceEnv} npm start`,
+      '',
+      'Or two replicas sharing one Redis (the QPS budget, the cache, persisted queries), each in its own terminal:',
+      `  ${serviceEnv} ${REPLICAS_ENV} PORT=4000 npm start`,
+      `  ${serviceEnv} ${REPLICAS_ENV} PORT=4001 node dist/src/main.js`,
+      '  (the second without npm start: the first one\'s build is what it runs; Redis at 127.0.0.1:6379, or change REDIS_URL)',
       '',
       `Connect devices with: npm run devices -- --count 5 --url ${local.mqttUrl}`,
       'Ctrl-C stops it.',

@@ -26,6 +26,9 @@ export interface CallerWatchesOptions {
 export class CallerWatches {
   /** Per caller, how many of its subscriptions watch each device (by key id); a caller goes when it watches none. */
   private readonly watching = new Map<string, Map<string, number>>();
+  /** Over all callers, how many subscriptions watch each device: its size is the replica's watched devices. */
+  private readonly everyone = new Map<string, number>();
+  private activeSubscriptions = 0;
   private readonly maxDevicesPerCaller: number;
 
   constructor(
@@ -44,6 +47,16 @@ export class CallerWatches {
   /** Devices the caller watches now (for tests and metrics). */
   watchedBy(caller: string): number {
     return this.watching.get(caller)?.size ?? 0;
+  }
+
+  /** Distinct devices watched on this replica, over every caller (presence_watched_devices). */
+  get watchedDevices(): number {
+    return this.everyone.size;
+  }
+
+  /** Subscriptions watching now, whatever their transport (presence_subscriptions). */
+  get subscriptions(): number {
+    return this.activeSubscriptions;
   }
 
   private watchAs(caller: string, keys: readonly PresenceKey[], listener: PresenceListener): () => void {
@@ -65,19 +78,30 @@ export class CallerWatches {
       }
     }
     const unwatch = this.watch.watch(keys, listener, caller);
-    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const id of ids) {
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      this.everyone.set(id, (this.everyone.get(id) ?? 0) + 1);
+    }
     this.watching.set(caller, counts);
+    this.activeSubscriptions++;
     let ended = false;
     return () => {
       if (ended) return;
       ended = true;
       unwatch();
+      this.activeSubscriptions--;
       for (const id of ids) {
-        const left = (counts.get(id) ?? 1) - 1;
-        if (left > 0) counts.set(id, left);
-        else counts.delete(id);
+        release(counts, id);
+        release(this.everyone, id);
       }
       if (counts.size === 0 && this.watching.get(caller) === counts) this.watching.delete(caller);
     };
   }
+}
+
+/** One holder fewer for `id`; the entry goes with its last holder, so the maps stay bounded. */
+function release(counts: Map<string, number>, id: string): void {
+  const left = (counts.get(id) ?? 1) - 1;
+  if (left > 0) counts.set(id, left);
+  else counts.delete(id);
 }

@@ -188,6 +188,7 @@ export class PresencePoller implements PresenceWatch {
       this.observer.batchSize(clientIds.length);
       const answer = await this.api.batchQuerySessions(chunk.instanceId, clientIds);
       this.observer.upstreamCall(SessionAction.Batch, 'ok');
+      this.observer.pollerCall('ok');
       const checkedAtMs = this.now();
       for (const key of chunk.keys) {
         // Matched by ClientId (the order of OnlineStatusList is not documented); an ID left out of
@@ -197,7 +198,9 @@ export class PresencePoller implements PresenceWatch {
       }
     } catch (thrown) {
       const error = asPresenceError(thrown);
-      this.observer.upstreamCall(SessionAction.Batch, error.upstream?.code ?? 'network');
+      const outcome = error.upstream?.code ?? 'network';
+      this.observer.upstreamCall(SessionAction.Batch, outcome);
+      this.observer.pollerCall(outcome);
       if (error instanceof UpstreamThrottledError && error.upstream) this.share.throttled();
       if (!this.closed) this.onError(error, clientIds.length);
     }

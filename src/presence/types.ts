@@ -56,12 +56,15 @@ export interface PresenceObserver {
   batchSize(clientIds: number): void;
   /** Client ID lookups answered, by how. */
   lookupsAnswered(result: PresenceOrigin | 'error', count: number): void;
+  /** One call of the subscriptions' poller ended: `ok`, the upstream error code, or `network`. */
+  pollerCall(outcome: string): void;
 }
 
 export const NO_OBSERVER: PresenceObserver = Object.freeze({
   upstreamCall() {},
   batchSize() {},
   lookupsAnswered() {},
+  pollerCall() {},
 });
 
 export function presenceKeyId(key: PresenceKey): string {

@@ -222,6 +222,12 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     maxBodyBytes: MAX_BODY_BYTES,
     logger,
   });
+  metrics.measureSubscriptions({
+    webSocketConnections: () => webSocket.connections,
+    sseStreams: () => eventStreams.streams,
+    subscriptions: () => callerWatches.subscriptions,
+    watchedDevices: () => callerWatches.watchedDevices,
+  });
   const opsApp = createOpsApp({ metrics, readiness: options.readiness ?? [] });
   const ops = config.web.ops;
   httpServer.on(

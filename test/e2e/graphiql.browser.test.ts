@@ -23,7 +23,7 @@ const HEADERS_EDITOR = '.graphiql-editor-tool .graphiql-editor >> nth=1';
 
 /**
  * A real browser on the self-hosted GraphiQL, with every request to any host other than the
- * service's blocked and recorded: the page must load, run the README's example for the demo
+ * service's blocked and recorded: the page must load, run the example for the demo
  * devices, and show a subscription event when a real MQTT client connects, offline-capable.
  * Screenshots go to test-artifacts/ (gitignored), for a human to look at.
  */
@@ -51,7 +51,7 @@ describeWithChromium('GraphiQL in a browser, with no other host reachable', 'The
     await graph?.stop();
   });
 
-  it('loads from the service alone, with the README\'s example for the demo devices in the first tab', async () => {
+  it('loads from the service alone, with the example for the demo devices (schema/operations/fleet-dashboard.graphql) in the first tab', async () => {
     const response = await page.goto(graph.url);
     expect(response?.status()).toBe(200);
     await page.locator('.graphiql-query-editor .CodeMirror').waitFor({ timeout: UI_TIMEOUT_MS });

@@ -7,7 +7,7 @@ import { startStandInOpenApi, type StandInOpenApi } from '../integration/upstrea
  * The GraphQL-over-HTTP spec's audits (graphql-http's `serverAudits`) against the live service: one
  * test per audit. Every audit passes, MUST, SHOULD and MAY: request errors answer 200 in
  * application/json (request-errors.plugin.ts), and plain GETs run on the anonymous local instance the
- * audits start (http/csrf.ts). A SHOULD or MAY declined later is listed here with the README's reason
+ * audits start (http/csrf.ts). A SHOULD or MAY declined later is listed here with docs/federation-and-http.md's reason
  * ("GraphQL over HTTP"); the last test fails when that list changes, either way.
  */
 const EXPECTED_SHORTFALLS: string[] = [];
@@ -34,13 +34,13 @@ describe('GraphQL over HTTP conformance (graphql-http server audits)', () => {
     });
   }
 
-  it('falls short of exactly the SHOULD and MAY audits the README explains', () => {
+  it('falls short of exactly the SHOULD and MAY audits docs/federation-and-http.md explains', () => {
     expect(shortfalls.sort()).toEqual([...EXPECTED_SHORTFALLS].sort());
   });
 });
 
 /**
- * Which GETs run (README, "GET and CSRF prevention"): a GET a page can make a visitor's browser send
+ * Which GETs run (docs/federation-and-http.md, "GET and CSRF prevention"): a GET a page can make a visitor's browser send
  * without a preflight must not spend billed calls. urql's and graphql-request's GETs carry no
  * Content-Type and no Apollo header, and run: on the anonymous local instance (which bills nobody),
  * and wherever the caller authenticates (Authorization and X-API-Key force a preflight themselves).

@@ -164,7 +164,7 @@ describe('query shapes on the local instance', () => {
     expect(graph.local!.emulator.calls).toHaveLength(0);
   });
 
-  it('answers the README example operation for the demo-style fleet', async () => {
+  it('answers the GraphiQL example operation for the demo devices (schema/operations/fleet-dashboard.graphql)', async () => {
     const response = await postGraphQL(graph.url, FleetDashboardDocument);
     // No GID_demo devices are connected in this test: every status is false, none is an error.
     expect(response.errors).toBeUndefined();

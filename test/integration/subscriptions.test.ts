@@ -330,7 +330,7 @@ describe('WebSocket connections of JWT callers', () => {
     }
   });
 
-  it('lets a client reconnect with a fresh token after 4401, as the README shows: subscribe again, with connectionParams read per connection', async () => {
+  it('lets a client reconnect with a fresh token after 4401, as docs/security.md shows: subscribe again, with connectionParams read per connection', async () => {
     let tokensIssued = 0;
     const client = createClient({
       url: graph.url.replace(/^http/, 'ws'),

@@ -7,6 +7,14 @@ import type { PresenceObserver, PresenceOrigin } from '../../presence/types';
 /** The table's size is a walk of every group on Redis: read at most this often, however often scraped. */
 const TABLE_SIZE_EVERY_MS = 30_000;
 
+/** What subscriptions hold open now: read at each scrape, never pushed per event. */
+export interface SubscriptionCounts {
+  webSocketConnections(): number;
+  sseStreams(): number;
+  subscriptions(): number;
+  watchedDevices(): number;
+}
+
 /**
  * Prometheus series of the public contract (architecture.md, "Operator endpoints"). Base units, and
  * no per-device labels: a label per Client ID would grow without bound and leak the fleet.
@@ -74,8 +82,38 @@ export class PresenceMetrics implements PresenceObserver, NoticeObserver {
     },
   });
 
+  private readonly pollerCalls = new Counter({
+    name: 'presence_poller_calls_total',
+    help: "BatchQuerySessionByClientIds calls of the subscriptions' poller (PRESENCE_SOURCE=alibaba), by outcome (ok, the upstream error code, or network); also counted in presence_upstream_requests_total.",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** What subscriptions hold open, read when scraped; set by `measureSubscriptions`. */
+  protected readonly subscriptionGauges = [
+    this.readGauge('presence_websocket_connections', 'Open WebSocket connections whose credentials were accepted.', (now) => now.webSocketConnections()),
+    this.readGauge('presence_sse_streams', 'Open Server-Sent Events streams (one per operation).', (now) => now.sseStreams()),
+    this.readGauge('presence_subscriptions', 'Active presenceChanged subscriptions, over WebSocket and Server-Sent Events.', (now) => now.subscriptions()),
+    this.readGauge('presence_watched_devices', 'Distinct devices watched by the subscriptions of this replica.', (now) => now.watchedDevices()),
+  ];
+
+  private subscriptionCounts: SubscriptionCounts | undefined;
+
   private tableSize: (() => Promise<number>) | undefined;
   private tableSizeReadAtMs = -Infinity;
+
+  /** A gauge set from `read` at each scrape; 0 until `measureSubscriptions` says where to read. */
+  private readGauge(name: string, help: string, read: (counts: SubscriptionCounts) => number): Gauge {
+    const metrics = this;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(metrics.subscriptionCounts ? read(metrics.subscriptionCounts) : 0);
+      },
+    });
+  }
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
@@ -112,6 +150,15 @@ export class PresenceMetrics implements PresenceObserver, NoticeObserver {
   verified(checked: number, disagreed: number): void {
     this.verifierChecks.inc(checked);
     if (disagreed > 0) this.verifierDisagreements.inc(disagreed);
+  }
+
+  pollerCall(outcome: string): void {
+    this.pollerCalls.inc({ outcome });
+  }
+
+  /** Where the subscription gauges are read from at each scrape. */
+  measureSubscriptions(counts: SubscriptionCounts): void {
+    this.subscriptionCounts = counts;
   }
 
   /** Where `presence_table_devices` is read from at each scrape. */

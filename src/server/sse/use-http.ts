@@ -35,6 +35,8 @@ export interface GraphQLSseHttp {
   handle: Handler<void>;
   /** Whether a request to /graphql asks for an event stream (Accept prefers text/event-stream): a gateway's subscription. */
   wantsEventStream(req: IncomingMessage): boolean;
+  /** Open event streams (presence_sse_streams). */
+  readonly streams: number;
   /** Ends every open stream (their subscriptions stop their watches). */
   dispose(): void;
 }
@@ -137,6 +139,9 @@ export function graphqlSseHttp<Context extends OperationContext>(options: SseHtt
       });
     },
     wantsEventStream: (req) => preferred(req) === 'text/event-stream',
+    get streams() {
+      return open.size;
+    },
     dispose() {
       for (const res of open) res.end();
     },

@@ -73,8 +73,8 @@ const LANDING_HTML = `<!doctype html>
       <h2>Read</h2>
       <p>In the repository of this service:</p>
       <ul>
-        <li><code>README.md</code>: what <code>online</code> means, examples, subscriptions, errors, configuration, limits, security, web clients.</li>
-        <li><code>docs/configuration.md</code>, <code>docs/status-notices.md</code>, <code>docs/instances.md</code>, <code>docs/credentials.md</code>, <code>docs/architecture.md</code>.</li>
+        <li><code>README.md</code>: start, the first query, connecting a device, what <code>online</code> means, client snippets, the usual settings, deploying two replicas.</li>
+        <li><code>docs/local-instance.md</code>, <code>docs/configuration.md</code>, <code>docs/security.md</code>, <code>docs/operations.md</code>, <code>docs/deploy/</code>, <code>docs/federation-and-http.md</code>, <code>docs/status-notices.md</code>, <code>docs/instances.md</code>, <code>docs/credentials.md</code>, <code>docs/architecture.md</code>, <code>docs/development.md</code>.</li>
         <li><code>schema/schema.graphql</code> (the subgraph schema) and <code>schema/client-schema.graphql</code> (for client tools).</li>
       </ul>
     </section>

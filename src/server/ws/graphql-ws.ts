@@ -47,6 +47,8 @@ type ConnectionExtra = {
 };
 
 export interface GraphQLWebSocket {
+  /** Open connections whose credentials were accepted (presence_websocket_connections). */
+  readonly connections: number;
   /** Closes every connection (code 1001, their subscriptions end and stop their watches), then the server. */
   dispose(): Promise<void>;
 }
@@ -74,6 +76,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
   const documents = new ValidatedDocuments({ schema, rules, parseOptions: options.parseOptions, maxFields: options.maxFields });
   // Open sockets per caller name; an entry goes when its count reaches 0, so the map stays bounded.
   const connectionsPerCaller = new Map<string, number>();
+  let connections = 0;
   // Sockets per address not yet authenticated, the same way; each upgrade's release, called once
   // its credentials are accepted or it closes, whichever comes first.
   const unauthenticatedPerAddress = new Map<string, number>();
@@ -148,6 +151,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
           return false;
         }
         connectionsPerCaller.set(caller.name, open + 1);
+        connections++;
         releaseOf.get(ctx.extra.request)?.();
         ctx.extra.counted = true;
         ctx.extra.caller = caller;
@@ -160,6 +164,7 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         extra.expiryTimer = undefined;
         if (extra.counted && extra.caller) {
           extra.counted = false;
+          connections--;
           const left = (connectionsPerCaller.get(extra.caller.name) ?? 1) - 1;
           if (left > 0) connectionsPerCaller.set(extra.caller.name, left);
           else connectionsPerCaller.delete(extra.caller.name);
@@ -241,6 +246,9 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
 
   let disposing: Promise<void> | undefined;
   return {
+    get connections() {
+      return connections;
+    },
     dispose: () =>
       (disposing ??= (async () => {
         httpServer.off('upgrade', onUpgrade);

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CONFIGURATION_REFERENCE, namesInFirstColumn } from '../../support/configuration-reference';
 
 /**
  * docs/configuration.md is the reference of every environment variable: each one the configuration
@@ -8,7 +9,7 @@ import { join, resolve } from 'node:path';
  * under their own headings, and are not counted as the configuration's.
  */
 const ROOT = resolve(__dirname, '../../..');
-const REFERENCE = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+const REFERENCE = CONFIGURATION_REFERENCE;
 
 /** Every variable name src/config/ passes to a reader as `(env, 'NAME'` or lists as a quoted name. */
 function variablesRead(): Set<string> {
@@ -29,16 +30,6 @@ function section(heading: string): string {
   if (start < 0) throw new Error(`docs/configuration.md has no section "## ${heading}"`);
   const end = REFERENCE.indexOf('\n## ', start + 3);
   return REFERENCE.slice(start, end < 0 ? undefined : end);
-}
-
-function namesInFirstColumn(text: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('| `')) continue;
-    const cell = line.split('|')[1];
-    for (const match of cell.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(match[1]);
-  }
-  return names;
 }
 
 describe('the configuration reference (docs/configuration.md)', () => {

@@ -57,4 +57,27 @@ describe('CallerWatches', () => {
     expect(watches.map((entry) => entry.owner)).toEqual(['caller', 'caller']);
     expect(lookups.takeAll('caller', 20).granted).toBe(20); // the refused 30 spent nothing
   });
+
+  it('counts active subscriptions and distinct watched devices over every caller, for the operator\'s gauges', () => {
+    const { watch } = recordingWatch();
+    const callers = new CallerWatches(watch, { maxDevicesPerCaller: 100 });
+    const first = callers.for('a').watch(keys(3), () => undefined);
+    const second = callers.for('a').watch(keys(3, 2), () => undefined); // device 2 twice for one caller
+    const third = callers.for('b').watch(keys(2), () => undefined); // devices 0 and 1 again, another caller
+    expect({ subscriptions: callers.subscriptions, watchedDevices: callers.watchedDevices }).toEqual({ subscriptions: 3, watchedDevices: 5 });
+    first();
+    first(); // a second stop counts nothing
+    expect({ subscriptions: callers.subscriptions, watchedDevices: callers.watchedDevices }).toEqual({ subscriptions: 2, watchedDevices: 5 });
+    third();
+    expect({ subscriptions: callers.subscriptions, watchedDevices: callers.watchedDevices }).toEqual({ subscriptions: 1, watchedDevices: 3 });
+    second();
+    expect({ subscriptions: callers.subscriptions, watchedDevices: callers.watchedDevices }).toEqual({ subscriptions: 0, watchedDevices: 0 });
+  });
+
+  it('counts no subscription that was refused', () => {
+    const { watch } = recordingWatch();
+    const callers = new CallerWatches(watch, { maxDevicesPerCaller: 2 });
+    expect(() => callers.for('a').watch(keys(3), () => undefined)).toThrow(InvalidInputError);
+    expect({ subscriptions: callers.subscriptions, watchedDevices: callers.watchedDevices }).toEqual({ subscriptions: 0, watchedDevices: 0 });
+  });
 });

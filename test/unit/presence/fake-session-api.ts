@@ -76,6 +76,10 @@ export class RecordingObserver implements PresenceObserver {
   lookupsAnswered(result: PresenceOrigin | 'error', count: number): void {
     this.answered[result] = (this.answered[result] ?? 0) + count;
   }
+  readonly pollerCalls: string[] = [];
+  pollerCall(outcome: string): void {
+    this.pollerCalls.push(outcome);
+  }
 }
 
 export interface TestDispatcherOptions extends Partial<PresenceDispatcherOptions> {

@@ -1,6 +1,7 @@
 import { PresenceErrorCode, UpstreamRejectedError, UpstreamThrottledError } from '../../../src/presence/errors';
 import { MemoryPresenceCache } from '../../../src/presence/presence-cache';
 import { SessionAction } from '../../../src/presence/session-api';
+import { NO_OBSERVER } from '../../../src/presence/types';
 import {
   FakeSessionApi,
   RecordingObserver,
@@ -472,7 +473,7 @@ describe('PresenceDispatcher', () => {
 
     it('reports a lookup answered wholly from the cache as one count, and a lookup of no key not at all', async () => {
       const answered: Array<[string, number]> = [];
-      const observer = { upstreamCall() {}, batchSize() {}, lookupsAnswered: (result: string, count: number) => void answered.push([result, count]) };
+      const observer = { ...NO_OBSERVER, lookupsAnswered: (result: string, count: number) => void answered.push([result, count]) };
       const api = new FakeSessionApi();
       const dispatcher = dispatcherFor(api, { observer, cache: new MemoryPresenceCache(), cacheTtlMs: 1000 });
       await settled(dispatcher.lookup(keys(3)));

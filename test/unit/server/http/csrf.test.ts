@@ -1,6 +1,6 @@
 import { csrfPrevention } from '../../../../src/server/http/csrf';
 
-describe('CSRF prevention by deployment (GET and CSRF prevention in the README)', () => {
+describe('CSRF prevention by deployment (docs/federation-and-http.md, GET and CSRF prevention)', () => {
   it('is off on the anonymous local instance, which bills nobody: every client default works there', () => {
     expect(csrfPrevention({ source: 'local', authMode: 'none' })).toBe(false);
   });
