@@ -42,7 +42,7 @@ interface Target {
  * steady VICTIM_RATE, in alternating rounds alone (idle) and beside a flooder whose
  * FLOOD_CONNECTIONS each send the next request the moment the last is answered. Reports the
  * victim's p50 / p99 each way, their ratio, what the flooder got (admitted, refused), and the server's
- * CPU per flood request. BENCH_FLOOD_OTHER=<checkout> runs that checkout's build beside this one,
+ * CPU per flood request. BENCH_FLOOD_OTHER=<checkout>[,<checkout>] runs those checkouts' builds beside this one,
  * round by round (A/B in the same run); BENCH_FLOOD_SHAPES picks shapes; BENCH_FLOOD_PROFILE=<dir>
  * writes the server's CPU profile (--cpu-prof) there.
  */
@@ -63,10 +63,9 @@ export async function flood(ctx: BenchContext): Promise<ScenarioReport> {
   const targets: Target[] = [];
   let flooder: ServerProcess | undefined;
   try {
-    const other = process.env.BENCH_FLOOD_OTHER;
-    if (other) {
+    for (const other of process.env.BENCH_FLOOD_OTHER?.split(',').filter(Boolean) ?? []) {
       const script = join(resolve(other), 'dist', 'bench', 'servers', 'presence-service.js');
-      targets.push({ label: `other (${other})`, service: await startService(local, env, { name: 'other build', script, execArgv }) });
+      targets.push({ label: `other (${other})`, service: await startService(local, env, { name: `build of ${other}`, script, execArgv }) });
     }
     targets.push({ label: 'this build', service: await startService(local, env, { name: 'this build', execArgv }) });
     flooder = await startServer('servers/flooder.js', { name: 'flooder', env: { PATH: process.env.PATH ?? '' } });

@@ -108,33 +108,6 @@ describe('hardening: CPU, subscriptions, logs, traces', () => {
       expect((await postJson(graph.url, { query: `{ device(clientId: "${id(1)}") { clientId } }` }, bearer(dashboardKey.key))).status).toBe(200);
     });
 
-    it('refuses a caller over its share before reading its body, and answers once its retry time has passed (a flood waits)', async () => {
-      const query = `{ device(clientId: "${id(1)}") { clientId } }`;
-      const batch = Array.from({ length: 10 }, () => ({ query }));
-      expect((await postJson(graph.url, batch, asOps)).status).toBe(200);
-      expect((await postJson(graph.url, batch, asOps)).status).toBe(200);
-      // Not JSON at all: read, it would be a 400; over the share, it is not read. A busy machine may
-      // refill a token (one per 50 ms) before it arrives: that one is spent and the body sent again.
-      let refused: { status: number; body: any } | undefined;
-      let elapsedMs = 0;
-      for (let attempt = 0; attempt < 20 && refused?.status !== 429; attempt++) {
-        if (attempt > 0) await postJson(graph.url, { query }, asOps);
-        const started = performance.now();
-        refused = await postJson(graph.url, '{ not json', asOps);
-        elapsedMs = performance.now() - started;
-      }
-      refused = refused!;
-      expect(refused.status).toBe(429);
-      expect(refused.body.errors).toEqual([
-        { message: expect.stringContaining('(20, CALLER_OPERATIONS_PER_SECOND)'), extensions: { code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) } },
-      ]);
-      // Held for its retry time (timers fire no earlier than asked, give or take their millisecond rounding).
-      expect(elapsedMs).toBeGreaterThanOrEqual(refused.body.errors[0].extensions.retryAfterMs - 1);
-      // Its body had no operation in it: once the share refills, the same body is read and refused as JSON.
-      await new Promise((resolve) => setTimeout(resolve, refused.body.errors[0].extensions.retryAfterMs));
-      expect((await postJson(graph.url, '{ not json', asOps)).status).toBe(400);
-    });
-
     it('counts each WebSocket subscribe against the same share', async () => {
       const client = graphqlWsClient(graph.url, asOps);
       try {
