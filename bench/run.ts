@@ -8,6 +8,7 @@
  *   npm run bench -- --only=overhead,latency   some scenarios; prints the report, leaves BENCHMARKS.md alone
  *   npm run bench -- --only=faults      IDs lost under 20 % SystemOverFlow + 5 % InternalError, against 3 attempts
  *   npm run bench -- --only=fleet       status notices: a million devices in Redis, notices/s, reads, calls, latency
+ *   npm run bench -- --only=flood       one key floods (HTTP, WebSocket), another key's p50 against idle
  *   npm run bench -- --profile[=bare]   CPU profile of the all-cached 100-device query (ours or the baseline)
  *   npm run bench -- --compare=DIR      this build against another checkout's build, A/B (the performance pass)
  */
@@ -20,6 +21,7 @@ import { table, verdict } from './lib/report';
 import { fmt } from './lib/stats';
 import { compare } from './compare';
 import { fleet } from './scenarios/fleet';
+import { flood } from './scenarios/flood';
 import { profile } from './profile';
 import { layerOverhead } from './scenarios/layer-overhead';
 import { packing } from './scenarios/packing';
@@ -30,7 +32,7 @@ import { upstreamEfficiency } from './scenarios/upstream-efficiency';
 import { upstreamFaults } from './scenarios/upstream-faults';
 
 const USAGE = `npm run bench [-- options]
-  (none)                every scenario (overhead, shapes, latency, saturation, packing, faults, soak, fleet), 10-minute soak; rewrites BENCHMARKS.md
+  (none)                every scenario (overhead, shapes, latency, saturation, packing, faults, soak, fleet, flood), 10-minute soak; rewrites BENCHMARKS.md
   --short-soak          a 60 s soak instead (BENCH_SOAK_MS sets any length)
   --only=ID[,ID]        some scenarios; prints the report, leaves BENCHMARKS.md alone
   --profile[=bare]      CPU profile of the all-cached 100-device query against the service (or the baseline);
@@ -49,6 +51,7 @@ const SCENARIOS: Array<{ id: string; run: (ctx: BenchContext) => Promise<Scenari
   { id: 'faults', run: upstreamFaults },
   { id: 'soak', run: soak },
   { id: 'fleet', run: fleet },
+  { id: 'flood', run: flood },
 ];
 
 async function main(): Promise<void> {
@@ -180,6 +183,7 @@ function render(
     'npm run bench -- --short-soak # the same with a 60 s soak, about 4 minutes (BENCH_SOAK_MS sets any length)',
     'npm run bench -- --only=overhead,latency   # some scenarios, report on stdout only',
     'npm run bench -- --only=fleet # status notices at fleet scale alone (needs RabbitMQ and rabbitmqctl), about 6 minutes',
+    'npm run bench -- --only=flood # one API key floods, another key\'s p50 idle vs under flood (BENCH_FLOOD_OTHER=<checkout>: A/B against that build)',
     'npm run bench -- --profile    # CPU profile of the all-cached 100-device query (--profile=bare: the baseline)',
     '```',
     '',

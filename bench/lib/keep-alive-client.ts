@@ -6,14 +6,14 @@ import { Agent, request } from 'node:http';
  * millisecond of its own per request on this machine.) The SDK's upstream calls keep their
  * connections alive too.
  */
-export function keepAliveJsonClient(url: string): { post(body: string): Promise<unknown>; close(): void } {
+export function keepAliveJsonClient(url: string, extraHeaders: Record<string, string> = {}): { post(body: string): Promise<unknown>; close(): void } {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const target = new URL(url);
   return {
     post(body) {
       return new Promise((resolve, reject) => {
         const req = request(
-          { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...extraHeaders, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
           (res) => {
             const chunks: Buffer[] = [];
             res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -11,6 +11,8 @@ export interface LoadOptions {
   ratePerSecond?: number;
   /** Parse responses that carry `errors` and count their `extensions.code` (costs client CPU). */
   countErrorCodes?: boolean;
+  /** More request headers (credentials), beside the JSON content type. */
+  headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -38,7 +40,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const errorCodes: Record<string, number> = {};
   let responsesWithErrors = 0;
   const makeBody = options.body;
-  const request: autocannon.Request = { method: 'POST', headers: HEADERS };
+  const request: autocannon.Request = { method: 'POST', headers: { ...HEADERS, ...options.headers } };
   if (typeof makeBody === 'string') request.body = makeBody;
   else request.setupRequest = (req) => ({ ...req, body: makeBody() });
   if (options.countErrorCodes) {

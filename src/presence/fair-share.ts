@@ -100,7 +100,22 @@ export class FairShare {
       return { granted: count, retryAfterMs: 0 };
     }
     // More than a full bucket can never be granted at once: the retry is after a full refill, and refused again.
-    return { granted: 0, retryAfterMs: Math.ceil((Math.min(count, this.capacity) - bucket.tokens) / this.ratePerMs) };
+    return { granted: 0, retryAfterMs: this.refillMs(bucket.tokens, count) };
+  }
+
+  /**
+   * How long until `count` could be granted at once (0: now), spending nothing: for a refusal decided
+   * before the work is even read (an HTTP request over its caller's share, before its body), which
+   * takeAll then charges in full once the count is known.
+   */
+  waitMs(caller: string, count: number): number {
+    const { tokens } = this.refilled(caller, this.clock());
+    return tokens >= count ? 0 : this.refillMs(tokens, count);
+  }
+
+  /** Until a bucket holding `tokens` holds `count`, or is full when `count` is more than it holds. */
+  private refillMs(tokens: number, count: number): number {
+    return Math.ceil((Math.min(count, this.capacity) - tokens) / this.ratePerMs);
   }
 
   private refilled(caller: string, now: number): Bucket {

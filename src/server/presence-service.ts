@@ -33,7 +33,8 @@ import type { Logger } from '../common/logger';
 import type { PresenceMetrics } from './observability/metrics';
 import { documentWorkLimit } from './limits/document-work';
 import { operationBatchLimits, queryTextLimit } from './limits/operation-batches';
-import { OperationShare, operationShareCheck } from './limits/operation-share';
+import { OperationShare, operationShareAdmission, operationShareCheck } from './limits/operation-share';
+import { HeldRefusals } from './http/held-refusals';
 import { persistedQueryChecks } from './limits/persisted-query-checks';
 import { queryLimitRules } from './limits/query-limits.rules';
 import { requestLimitsPlugin, type RequestLimits } from './limits/request-limits.plugin';
@@ -210,6 +211,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     // Before authentication: the page and its assets are public; the operations it sends are not.
     page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : graphiqlOffPage(),
     authenticate: authenticateRequest(authenticator, authRefusals),
+    // A caller that could not start one operation now is refused before its body is even read.
+    admission: operationShare ? [operationShareAdmission(operationShare)] : undefined,
     // Cheapest first, each before Apollo parses: nothing a check refuses is parsed, validated or looked up.
     checks: [
       queryTextLimit(config.security.limits.maxQueryBytes),
@@ -219,6 +222,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       batchLimits,
     ],
     contextFor,
+    // Refusals over the share are answered after their retry time: a flood waits instead of looping.
+    heldRefusals: new HeldRefusals(),
     maxBodyBytes: MAX_BODY_BYTES,
     logger,
   });

@@ -2,6 +2,7 @@ import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLContext } from '../../graphql/context';
 import type { Caller } from '../../common/caller';
+import type { HeldRefusals } from './held-refusals';
 import { isRefusal, refusal, sendRefusal, type HttpRefusal } from './http-refusal';
 import { readJsonBody } from './json-body';
 import { failedOnDocumentOnly } from './request-errors.plugin';
@@ -17,18 +18,23 @@ export interface GraphQLHttpOptions {
   page?: Handler<Promise<boolean>>;
   /** The caller, or the 401 to answer (auth/authenticate-request.ts). */
   authenticate: (req: IncomingMessage) => Promise<Caller | HttpRefusal>;
+  /** Checks on the caller alone, before its body is read (its share of operations: limits/). */
+  admission?: ReadonlyArray<(caller: Caller) => HttpRefusal | undefined>;
   /** Checks on the parsed body, the query string and the caller before Apollo sees them (limits/). */
   checks: ReadonlyArray<(body: unknown, search: string, caller: Caller) => HttpRefusal | undefined>;
   contextFor: (caller: Caller) => GraphQLContext;
+  /** Where a refusal with a `delayMs` waits before it is answered; without it, answered at once. */
+  heldRefusals?: HeldRefusals;
   maxBodyBytes: number;
   logger: Logger;
 }
 
 /**
  * /graphql over node:http, in the order a request needs it: CORS (a preflight ends there), the
- * GraphiQL page for a browser, authentication (before the body is read), the JSON body with its byte
- * limit, the request-wide checks (query text length, operation batches), then Apollo Server, whose
- * answer is written as it gives it.
+ * GraphiQL page for a browser, authentication (before the body is read), the caller's admission (its
+ * share of operations, before the body is read), the JSON body with its byte limit, the
+ * request-wide checks (query text length, the share charged per operation, operation batches), then
+ * Apollo Server, whose answer is written as it gives it. docs/security.md lists the order.
  *
  * Not express: on an all-cached 10-device query, express's router, JSON body parser and `res.send`
  * cost about as much CPU as the whole GraphQL request (BENCHMARKS.md, performance pass). Express still
@@ -46,6 +52,13 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
     if (method === 'OPTIONS') return sendRefusal(res, refusal(405, 'Method not allowed: /graphql answers GET and POST', 'BAD_REQUEST', { allow: 'GET, POST' }));
     const caller = await options.authenticate(req);
     if (isRefusal(caller)) return sendRefusal(res, caller);
+    const refuse = (refused: HttpRefusal) => (options.heldRefusals ? options.heldRefusals.answer(res, caller.name, refused) : sendRefusal(res, refused));
+    if (options.admission) {
+      for (const admit of options.admission) {
+        const refused = admit(caller);
+        if (refused) return refuse(refused);
+      }
+    }
 
     const read = method === 'POST' ? await readJsonBody(req, options.maxBodyBytes) : { body: undefined };
     if (isRefusal(read)) return sendRefusal(res, read);
@@ -54,7 +67,7 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
     const search = queryStart === -1 ? '' : url.slice(queryStart);
     for (const check of options.checks) {
       const refused = check(read.body, search, caller);
-      if (refused) return sendRefusal(res, refused);
+      if (refused) return refuse(refused);
     }
 
     const headers = new HeaderMap();

@@ -12,6 +12,8 @@ export interface HttpRefusal {
   headers?: Record<string, string>;
   /** More of `extensions` beside the code (a RATE_LIMITED refusal's `retryAfterMs`). */
   extensions?: Record<string, unknown>;
+  /** Answered this long after the refusal is decided, not at once (held-refusals.ts): a caller over its share. */
+  delayMs?: number;
 }
 
 export function refusal(status: number, message: string, code = 'BAD_REQUEST', headers?: Record<string, string>): HttpRefusal {

@@ -14,6 +14,7 @@ import { WebSocketServer } from 'ws';
 import type { GraphQLContext } from '../../graphql/context';
 import { presenceExtensions } from '../../graphql/errors';
 import { ConnectionOperations } from './connection-operations';
+import { pauseAfterRefusal } from './paced-refusals';
 import { UnauthenticatedError } from '../auth/authenticator';
 import { credentialsOf } from './connection-credentials';
 import { formatForStream } from './stream-errors';
@@ -186,7 +187,11 @@ export function attachGraphQLWebSocket(options: GraphQLWebSocketOptions): GraphQ
         }
         // Before any parsing: a refused operation costs a map lookup.
         const overShare = options.operationShare?.take(caller.name, 1);
-        if (overShare) return [new GraphQLError(overShare.message, { extensions: presenceExtensions(overShare) })];
+        if (overShare) {
+          // A flood of subscribes waits in the socket's buffers until the share has room again.
+          pauseAfterRefusal(ctx.extra.socket, overShare.retryAfterMs);
+          return [new GraphQLError(overShare.message, { extensions: presenceExtensions(overShare) })];
+        }
         const { document, errors } = documents.check(payload.query);
         if (errors) return errors;
         const operation = getOperationAST(document, payload.operationName);

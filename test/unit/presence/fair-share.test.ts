@@ -34,6 +34,19 @@ describe('FairShare', () => {
     expect(share.takeAll('caller', 5)).toEqual({ granted: 5, retryAfterMs: 0 });
   });
 
+  it('says how long until a count could be granted, spending nothing (waitMs)', () => {
+    const clock = manualClock();
+    const share = new FairShare({ lookupsPerSecond: 20, clock: clock.now });
+    expect(share.waitMs('caller', 1)).toBe(0);
+    expect(share.takeAll('caller', 20).granted).toBe(20);
+    expect(share.waitMs('caller', 1)).toBe(50);
+    expect(share.waitMs('caller', 40)).toBe(1000);
+    clock.advance(50);
+    expect(share.waitMs('caller', 1)).toBe(0);
+    // Asking spent nothing: the one token refilled is still there to take.
+    expect(share.takeAll('caller', 1)).toEqual({ granted: 1, retryAfterMs: 0 });
+  });
+
   it('keeps callers apart: one spending its share leaves the other its own', () => {
     const share = new FairShare({ lookupsPerSecond: 10, clock: manualClock().now });
     expect(share.take('greedy', 100).granted).toBe(10);
