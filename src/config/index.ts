@@ -67,7 +67,7 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     subscriptions: subscriptionConfig(env),
     web: webConfig(env, { nodeEnv, host, port, anonymous: security.authMode === 'none' }),
     security,
-    statusNotices: statusNoticesConfig(env, source, local.noticesUrl),
+    statusNotices: statusNoticesConfig(env, source, local.noticesUrl, catalogued),
   };
   if (catalogued) config.instances = catalogue(env, config);
   assertNoticesShared(config);
@@ -84,10 +84,13 @@ function catalogue(env: Env, config: AppConfig): InstanceCatalogue {
   for (const name of ['ONSMQTT_ENDPOINT', 'ALIBABA_CLOUD_REGION_ID']) {
     if (text(env, name) !== undefined) throw new ConfigError(`${name} is set but INSTANCES_FILE names each instance's endpoint or regionId: unset ${name}`);
   }
-  if (config.statusNotices.enabled) {
-    throw new ConfigError('STATUS_NOTICES=on is not supported with INSTANCES_FILE yet: subscriptions are polled per account; set STATUS_NOTICES=off (docs/instances.md)');
-  }
   const instances = instanceCatalogue(env, { batchQps: config.presence.batchQps, exactQps: config.presence.exactQps, chain: config.upstream.credentials })!;
+  // Notices are consumed for the instances carrying statusNotices (STATUS_NOTICES=off: for none).
+  const noticed = Object.values(instances.instances).some((instance) => instance.statusNotices);
+  if (config.statusNotices.enabled && !noticed) {
+    if (text(env, 'STATUS_NOTICES') === 'on') throw new ConfigError(`STATUS_NOTICES=on but no instance of INSTANCES_FILE ${instances.file} has statusNotices { url, groups }: add them to an instance, or unset STATUS_NOTICES`);
+    config.statusNotices = { ...config.statusNotices, enabled: false };
+  }
   if (config.defaultInstanceId !== undefined && !(config.defaultInstanceId in instances.instances)) {
     throw new ConfigError(`MQTT_INSTANCE_ID=${config.defaultInstanceId} is not in INSTANCES_FILE ${instances.file}: the default instance must be one of its instances`);
   }
@@ -101,7 +104,7 @@ function catalogue(env: Env, config: AppConfig): InstanceCatalogue {
  */
 function assertNoticesShared(config: AppConfig): void {
   const { statusNotices } = config;
-  if (statusNotices.enabled && config.source === 'alibaba' && !config.defaultInstanceId) {
+  if (statusNotices.enabled && config.source === 'alibaba' && !config.defaultInstanceId && !config.instances) {
     throw new ConfigError('Status notices need MQTT_INSTANCE_ID: the instance whose STATUS queue is consumed, and the instance the notices are about');
   }
   if (statusNotices.enabled && config.source === 'alibaba' && config.upstreamReplicas > 1 && !config.redisUrl) {

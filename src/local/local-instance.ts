@@ -53,7 +53,7 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
     if (config.noticesUrl) {
       // Publishing starts before the broker, so no notice (the demo devices' included) is missed, and
       // stops after it (stops run in reverse), so the broker's last tcpcleans go out too.
-      const publisher = startAmqpNoticePublisher({ url: config.noticesUrl, logger });
+      const publisher = startAmqpNoticePublisher({ url: config.noticesUrl, queue: config.noticesQueue, logger });
       notices.subscribe((body) => publisher.publish(body));
       stops.push(() => publisher.close());
       amqpAuth = await startAmqpAuthEndpoint({ instanceId, accessKeyId, accessKeySecret, host, port: config.amqpAuthPort ?? 0, logger });
