@@ -7,6 +7,7 @@
  */
 import { ConfigError, deepFreeze, integer, oneOf, text, type Env } from './env';
 import { instanceCatalogue, type InstanceCatalogue } from './instances';
+import { localInstancesConfig, type LocalInstancesConfig } from './local-instances';
 import { localInstanceConfig, type LocalInstanceConfig } from './local';
 import { presenceConfig, subscriptionConfig, type PresenceConfig, type SubscriptionConfig } from './presence';
 import { redisSettings, type RedisSettings } from './redis';
@@ -18,6 +19,7 @@ import { listenHost, webConfig, type WebConfig } from './web';
 export { ConfigError, type Env } from './env';
 export type { ApiKeyConfig, AuthMode, JwtConfig } from './auth';
 export type { AccountConfig, InstanceCatalogue, InstanceConfig, InstanceStatusNotices } from './instances';
+export type { LocalAccountConfig, LocalInstancesConfig } from './local-instances';
 export { LOCAL_DEFAULTS, type LocalInstanceConfig } from './local';
 export type { PresenceConfig, SubscriptionConfig } from './presence';
 export type { CostLimits, SecurityConfig } from './security';
@@ -120,4 +122,9 @@ function assertNoticesShared(config: AppConfig): void {
  */
 export function loadLocalInstanceConfig(env: Env = process.env): LocalInstanceConfig {
   return localInstanceConfig(env);
+}
+
+/** `npm run local-instance` with INSTANCES_FILE: a local instance for each instance of the catalogue (local-instances.ts). */
+export function loadLocalInstancesConfig(env: Env = process.env): LocalInstancesConfig | undefined {
+  return localInstancesConfig(env, localInstanceConfig(env));
 }

@@ -6,7 +6,7 @@ import { startSimulatedDevices } from './device-simulator';
 import { LiveSessions } from './live-sessions';
 import { silentLogger, type LocalLogger } from './logger';
 import { startMqttBroker, type MqttBroker } from './mqtt-broker';
-import { startOpenApiEmulator, type OpenApiEmulator } from './openapi-emulator';
+import { startOpenApiEmulator, type AccountLimiters, type OpenApiEmulator } from './openapi-emulator';
 import { StatusNoticeEmitter, type LocalStatusNotices } from './status-notice-emitter';
 
 /**
@@ -39,7 +39,8 @@ export interface LocalInstance {
   stop(): Promise<void>;
 }
 
-export async function startLocalInstance(config: LocalInstanceConfig, logger: LocalLogger = silentLogger): Promise<LocalInstance> {
+/** `limiters`: the account's, when several local instances stand for one account (local-instances.ts). */
+export async function startLocalInstance(config: LocalInstanceConfig, logger: LocalLogger = silentLogger, limiters?: AccountLimiters): Promise<LocalInstance> {
   const { instanceId, accessKeyId, accessKeySecret, host, batchLagMs } = config;
   const sessions = new LiveSessions();
   // Stopped in reverse order of start: devices first, so their clean disconnects reach the broker.
@@ -71,6 +72,7 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
       batchLagMs,
       batchQps: config.batchQps,
       exactQps: config.exactQps,
+      limiters,
     });
     stops.push(() => emulator.close());
     const devices = await startSimulatedDevices({ url: broker.url, count: config.demoDevices });

@@ -8,7 +8,7 @@ import mqtt from 'mqtt';
 import { loadLocalInstanceConfig } from '../../src/config';
 import { deviceGlobalId } from '../../src/graphql/device-id';
 import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
-import { startAmqpAuthRouter } from '../support/amqp-auth-router';
+import { startAmqpAuthRouter } from '../../src/local/amqp-auth-router';
 import { postGraphQL } from '../support/graphql-client';
 import { graphqlWsClient, subscribe, type TestSubscription } from '../support/graphql-ws-client';
 import { describeWithRabbitMQ, pointRabbitMQAuthAt, RABBITMQ_URL, restoreRabbitMQAuth } from '../support/rabbitmq';

@@ -1,13 +1,13 @@
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { hostPort, listen } from './listen';
 
 /**
- * RabbitMQ's HTTP auth backend asks one URL; several local instances sharing one broker each check
+ * RabbitMQ's HTTP auth backend asks one URL; several local instances (local-instances.ts) sharing one broker each check
  * their own logins (amqp-auth-endpoint.ts). This passes each question, unchanged, to the endpoint of
  * the instance its username names (base64 "0:<instanceId>:<accessKeyId>[:token]"), as the cloud's
  * instances each check their own; a username naming no known instance is denied here.
  */
-export async function startAmqpAuthRouter(authUrlOf: Readonly<Record<string, string>>): Promise<{ url: string; close(): Promise<void> }> {
+export async function startAmqpAuthRouter(authUrlOf: Readonly<Record<string, string>>, host = '127.0.0.1', port = 0): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((incoming, response) => {
     void (async () => {
       const body = await readAll(incoming);
@@ -33,10 +33,9 @@ export async function startAmqpAuthRouter(authUrlOf: Readonly<Record<string, str
       if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/plain' }).end('deny');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const bound = await listen(server, host, port);
   return {
-    url: `http://127.0.0.1:${port}/auth`,
+    url: `http://${hostPort(host, bound)}/auth`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
