@@ -7,7 +7,7 @@ import { stopAll } from '../lib/processes';
 import { FreshIds, queryBody } from '../lib/queries';
 import type { BenchContext, Goal, ScenarioReport } from '../lib/report';
 import { table } from '../lib/report';
-import { fmt, median } from '../lib/stats';
+import { fmt, median, sleep } from '../lib/stats';
 import { analyseCalls, formatCodes, type UpstreamFigures } from '../lib/upstream-log';
 import { quiesce, startLocalHost, startService, takeBatchCalls, type LocalHost, type ServiceProcess } from '../lib/topology';
 import { redisUnreachable } from './quota-saturation';
@@ -98,6 +98,8 @@ async function isolationRounds(ctx: BenchContext, hostA: LocalHost, endpointA: {
     for (let round = 0; round < ctx.rounds; round++) {
       for (const variant of round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse()) {
         await endpointA.set(variant);
+        // "Healthy" means A answering: its breaker, opened in a dead round, lets a probe through first.
+        if (variant === 'healthy') await untilAnswers(service.info.url, A.instanceId);
         const [b, a] = await Promise.all([load(B.instanceId, `rb${round}-${variant}`, ctx.roundSeconds), load(A.instanceId, `ra${round}-${variant}`, ctx.roundSeconds)]);
         ctx.log(`regions: A ${variant}: B p50 ${fmt(b.latencyMs.p50)} ms, ${failed(b)} failed of ${b.completed}`);
         rounds.push({ variant, b, a });
@@ -108,6 +110,18 @@ async function isolationRounds(ctx: BenchContext, hostA: LocalHost, endpointA: {
   } finally {
     await stopAll([service]);
   }
+}
+
+/** Asks one fresh device of `instanceId` until the answer carries no error (at most 60 s). */
+async function untilAnswers(url: string, instanceId: string): Promise<void> {
+  const fresh = new FreshIds('probe');
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: queryBody(QUERY, { ids: fresh.take(1), instanceId }) });
+    if (!((await response.json()) as { errors?: unknown }).errors) return;
+    await sleep(250);
+  }
+  throw new Error(`instance ${instanceId} did not answer within 60 s of its endpoint coming back`);
 }
 
 interface ReplicaBudgets {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +10,7 @@ import { deviceGlobalId } from '../../src/graphql/device-id';
 import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
 import { startAmqpAuthRouter } from '../../src/local/amqp-auth-router';
 import { postGraphQL } from '../support/graphql-client';
+import { accountEntries, instancesFileEnv } from '../support/instances-file';
 import { graphqlWsClient, subscribe, type TestSubscription } from '../support/graphql-ws-client';
 import { describeWithRabbitMQ, pointRabbitMQAuthAt, RABBITMQ_URL, restoreRabbitMQAuth } from '../support/rabbitmq';
 import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
@@ -66,29 +67,17 @@ describeWithRabbitMQ('status notices of several instances in two accounts (INSTA
     router = await startAmqpAuthRouter({ [ALPHA.instanceId]: alpha.amqpAuthUrl!, [BETA.instanceId]: beta.amqpAuthUrl! });
     await pointRabbitMQAuthAt(router.url);
     directory = mkdtempSync(join(tmpdir(), 'instances-notices-'));
-    const file = join(directory, 'instances.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        accounts: {
-          alpha: { accessKeyIdEnv: 'ALPHA_AK_ID', accessKeySecretEnv: 'ALPHA_AK_SECRET' },
-          beta: { accessKeyIdEnv: 'BETA_AK_ID', accessKeySecretEnv: 'BETA_AK_SECRET' },
-        },
-        instances: {
-          [ALPHA.instanceId]: { account: 'alpha', endpoint: alpha.endpoint, statusNotices: { url: BROKER, groups: ['GID_fleet'], queue: ALPHA.queue } },
-          [BETA.instanceId]: { account: 'beta', endpoint: beta.endpoint, statusNotices: { url: BROKER, groups: ['GID_fleet'], queue: BETA.queue } },
-          [GAMMA.instanceId]: { account: 'beta', endpoint: gamma.endpoint },
-        },
-      }),
-    );
+    const accounts = { alpha: ALPHA, beta: BETA };
+    const catalogue = {
+      accounts: accountEntries(accounts),
+      instances: {
+        [ALPHA.instanceId]: { account: 'alpha', endpoint: alpha.endpoint, statusNotices: { url: BROKER, groups: ['GID_fleet'], queue: ALPHA.queue } },
+        [BETA.instanceId]: { account: 'beta', endpoint: beta.endpoint, statusNotices: { url: BROKER, groups: ['GID_fleet'], queue: BETA.queue } },
+        [GAMMA.instanceId]: { account: 'beta', endpoint: gamma.endpoint },
+      },
+    };
     graph = await startTestGraph({
-      PRESENCE_SOURCE: 'alibaba',
-      ALLOW_ANONYMOUS: 'true',
-      INSTANCES_FILE: file,
-      ALPHA_AK_ID: ALPHA.accessKeyId,
-      ALPHA_AK_SECRET: ALPHA.secret,
-      BETA_AK_ID: BETA.accessKeyId,
-      BETA_AK_SECRET: BETA.secret,
+      ...instancesFileEnv(directory, catalogue, accounts),
       SUBSCRIPTION_POLL_INTERVAL_MS: '250',
       UPSTREAM_REPLICAS: '1',
     });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLocalInstanceConfig } from '../../src/config';
@@ -6,6 +6,7 @@ import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/de
 import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
 import { deviceGlobalId } from '../../src/graphql/device-id';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
+import { accountEntries, instancesFileEnv } from '../support/instances-file';
 import { mostInAnyWindow } from '../support/rolling-window';
 import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 import { waitFor } from '../support/wait-for';
@@ -62,28 +63,16 @@ describe('several instances in two accounts (INSTANCES_FILE)', () => {
   beforeAll(async () => {
     [alpha, beta] = [await startInstance(ALPHA), await startInstance(BETA)];
     directory = mkdtempSync(join(tmpdir(), 'instances-'));
-    const file = join(directory, 'instances.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        accounts: {
-          alpha: { accessKeyIdEnv: 'ALPHA_AK_ID', accessKeySecretEnv: 'ALPHA_AK_SECRET', batchQps: 10 },
-          beta: { accessKeyIdEnv: 'BETA_AK_ID', accessKeySecretEnv: 'BETA_AK_SECRET', batchQps: 10 },
-        },
-        instances: {
-          [ALPHA.instanceId]: { account: 'alpha', regionId: 'cn-hangzhou', endpoint: alpha.endpoint },
-          [BETA.instanceId]: { account: 'beta', regionId: 'ap-southeast-1', endpoint: beta.endpoint },
-        },
-      }),
-    );
+    const accounts = { alpha: { ...ALPHA, fields: { batchQps: 10 } }, beta: { ...BETA, fields: { batchQps: 10 } } };
+    const catalogue = {
+      accounts: accountEntries(accounts),
+      instances: {
+        [ALPHA.instanceId]: { account: 'alpha', regionId: 'cn-hangzhou', endpoint: alpha.endpoint },
+        [BETA.instanceId]: { account: 'beta', regionId: 'ap-southeast-1', endpoint: beta.endpoint },
+      },
+    };
     graph = await startTestGraph({
-      PRESENCE_SOURCE: 'alibaba',
-      ALLOW_ANONYMOUS: 'true',
-      INSTANCES_FILE: file,
-      ALPHA_AK_ID: ALPHA.accessKeyId,
-      ALPHA_AK_SECRET: ALPHA.secret,
-      BETA_AK_ID: BETA.accessKeyId,
-      BETA_AK_SECRET: BETA.secret,
+      ...instancesFileEnv(directory, catalogue, accounts),
       CALLER_LOOKUPS_PER_SECOND: '0',
       MAX_IDS_PER_REQUEST: '1000',
       MAX_QUERY_COST: '100000',
