@@ -5,12 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
 import mqtt from 'mqtt';
-import { loadLocalInstanceConfig } from '../../src/config';
 import { deviceGlobalId } from '../../src/graphql/device-id';
-import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
+import type { LocalInstance } from '../../src/local/local-instance';
 import { startAmqpAuthRouter } from '../../src/local/amqp-auth-router';
 import { postGraphQL } from '../support/graphql-client';
-import { accountEntries, instancesFileEnv } from '../support/instances-file';
+import { accountEntries, instancesFileEnv, startTestInstance } from '../support/instances-file';
 import { graphqlWsClient, subscribe, type TestSubscription } from '../support/graphql-ws-client';
 import { describeWithRabbitMQ, pointRabbitMQAuthAt, RABBITMQ_URL, restoreRabbitMQAuth } from '../support/rabbitmq';
 import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
@@ -46,18 +45,11 @@ describeWithRabbitMQ('status notices of several instances in two accounts (INSTA
   const devices: mqtt.MqttClient[] = [];
 
   const startInstance = async (instance: typeof ALPHA | typeof GAMMA) => {
-    const local = await startLocalInstance(
-      loadLocalInstanceConfig({
-        LOCAL_INSTANCE_ID: instance.instanceId,
-        LOCAL_ACCESS_KEY_ID: instance.accessKeyId,
-        LOCAL_ACCESS_KEY_SECRET: instance.secret,
-        LOCAL_MQTT_PORT: '0',
-        LOCAL_DEMO_DEVICES: '0',
-        LOCAL_BATCH_LAG_MS: String(instance.lagMs),
-        LOCAL_AMQP_AUTH_PORT: '0',
-        ...(instance.queue && { LOCAL_STATUS_NOTICES_URL: RABBITMQ_URL, LOCAL_STATUS_NOTICES_QUEUE: instance.queue }),
-      }),
-    );
+    const local = await startTestInstance(instance, {
+      LOCAL_BATCH_LAG_MS: String(instance.lagMs),
+      LOCAL_AMQP_AUTH_PORT: '0',
+      ...(instance.queue && { LOCAL_STATUS_NOTICES_URL: RABBITMQ_URL, LOCAL_STATUS_NOTICES_QUEUE: instance.queue }),
+    });
     locals.push(local);
     return local;
   };

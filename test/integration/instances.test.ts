@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadLocalInstanceConfig } from '../../src/config';
 import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
-import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
+import type { LocalInstance } from '../../src/local/local-instance';
 import { deviceGlobalId } from '../../src/graphql/device-id';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
-import { accountEntries, instancesFileEnv } from '../support/instances-file';
+import { accountEntries, instancesFileEnv, startTestInstance } from '../support/instances-file';
 import { mostInAnyWindow } from '../support/rolling-window';
 import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 import { waitFor } from '../support/wait-for';
@@ -36,17 +35,7 @@ describe('several instances in two accounts (INSTANCES_FILE)', () => {
   let graph: TestGraph;
 
   const startInstance = async (instance: typeof ALPHA) => {
-    const local = await startLocalInstance(
-      loadLocalInstanceConfig({
-        LOCAL_INSTANCE_ID: instance.instanceId,
-        LOCAL_ACCESS_KEY_ID: instance.accessKeyId,
-        LOCAL_ACCESS_KEY_SECRET: instance.secret,
-        LOCAL_MQTT_PORT: '0',
-        LOCAL_DEMO_DEVICES: '0',
-        LOCAL_BATCH_LAG_MS: '0',
-        LOCAL_BATCH_QPS: String(instance.emulatorQps),
-      }),
-    );
+    const local = await startTestInstance(instance, { LOCAL_BATCH_QPS: String(instance.emulatorQps) });
     // Devices `on-1` … `on-20` connected on this instance; `off-N` never are.
     devices.push(await startSimulatedDevices({ url: local.mqttUrl, count: ONLINE, groupId: 'GID_fleet', prefix: 'on-' }));
     return local;

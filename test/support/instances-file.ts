@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadLocalInstanceConfig } from '../../src/config';
+import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
 
 /** An account of an INSTANCES_FILE in the tests: its AccessKey in the variables <NAME>_AK_ID / <NAME>_AK_SECRET. */
 export interface TestAccountKey {
@@ -24,4 +26,19 @@ export function instancesFileEnv(directory: string, catalogue: object, accounts:
     env[`${name.toUpperCase()}_AK_SECRET`] = account.secret;
   }
   return env;
+}
+
+/** A local instance standing for one catalogue instance: its ID, its account's AccessKey, no demo devices, `env` on top. */
+export function startTestInstance(instance: TestAccountKey & { instanceId: string }, env: Record<string, string> = {}): Promise<LocalInstance> {
+  return startLocalInstance(
+    loadLocalInstanceConfig({
+      LOCAL_INSTANCE_ID: instance.instanceId,
+      LOCAL_ACCESS_KEY_ID: instance.accessKeyId,
+      LOCAL_ACCESS_KEY_SECRET: instance.secret,
+      LOCAL_MQTT_PORT: '0',
+      LOCAL_DEMO_DEVICES: '0',
+      LOCAL_BATCH_LAG_MS: '0',
+      ...env,
+    }),
+  );
 }
