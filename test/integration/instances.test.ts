@@ -5,6 +5,7 @@ import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/de
 import type { LocalInstance } from '../../src/local/local-instance';
 import { deviceGlobalId } from '../../src/graphql/device-id';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
+import { graphqlWsClient, subscribe } from '../support/graphql-ws-client';
 import { accountEntries, instancesFileEnv, startTestInstance } from '../support/instances-file';
 import { mostInAnyWindow } from '../support/rolling-window';
 import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
@@ -173,5 +174,23 @@ describe('several instances in two accounts (INSTANCES_FILE)', () => {
     ]);
     expect(graph.logs.join('\n')).not.toContain(ALPHA.secret);
     expect(graph.logs.join('\n')).not.toContain(BETA.secret);
+  });
+
+  it('refuses a presenceChanged that gives both clientIds and ids, neither, or instanceId with ids, before anything is watched', async () => {
+    const client = graphqlWsClient(graph.url);
+    const ids = [deviceGlobalId({ instanceId: ALPHA.instanceId, clientId: id(1) })];
+    const refusals = [
+      ['subscription($ids: [ID!]!) { presenceChanged(ids: $ids, clientIds: ["GID_fleet@@@on-1"]) { online } }', /Give either clientIds .* or ids/],
+      ['subscription { presenceChanged { online } }', /Give either clientIds .* or ids/],
+      [`subscription($ids: [ID!]!) { presenceChanged(ids: $ids, instanceId: "${BETA.instanceId}") { online } }`, /instanceId goes with clientIds/],
+    ] as const;
+    for (const [query, message] of refusals) {
+      const subscription = subscribe<unknown, { ids: string[] }>(client, query, { ids });
+      const refusal = await subscription.next('the refusal', 10_000);
+      expect(refusal).toMatchObject({ errors: [{ message: expect.stringMatching(message), extensions: { code: 'BAD_USER_INPUT' } }] });
+      expect(await subscription.ended(10_000)).toEqual({ completed: true });
+    }
+    await client.dispose();
+    expect(alpha.emulator.calls).toHaveLength(0);
   });
 });
