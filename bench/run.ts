@@ -9,6 +9,7 @@
  *   npm run bench -- --only=faults      IDs lost under 20 % SystemOverFlow + 5 % InternalError, against 3 attempts
  *   npm run bench -- --only=fleet       status notices: a million devices in Redis, notices/s, reads, calls, latency
  *   npm run bench -- --only=flood       one key floods (HTTP, WebSocket), another key's p50 against idle
+ *   npm run bench -- --only=regions     two accounts: B's p50 and errors with A's endpoint dead; per-account budgets under two replicas
  *   npm run bench -- --profile[=bare]   CPU profile of the all-cached 100-device query (ours or the baseline)
  *   npm run bench -- --compare=DIR      this build against another checkout's build, A/B (the performance pass)
  */
@@ -26,13 +27,14 @@ import { profile } from './profile';
 import { layerOverhead } from './scenarios/layer-overhead';
 import { packing } from './scenarios/packing';
 import { quotaSaturation } from './scenarios/quota-saturation';
+import { regions } from './scenarios/regions';
 import { soak } from './scenarios/soak';
 import { uncachedLatency } from './scenarios/uncached-latency';
 import { upstreamEfficiency } from './scenarios/upstream-efficiency';
 import { upstreamFaults } from './scenarios/upstream-faults';
 
 const USAGE = `npm run bench [-- options]
-  (none)                every scenario (overhead, shapes, latency, saturation, packing, faults, soak, fleet, flood), 10-minute soak; rewrites BENCHMARKS.md
+  (none)                every scenario (overhead, shapes, latency, saturation, packing, faults, soak, fleet, flood, regions), 10-minute soak; rewrites BENCHMARKS.md
   --short-soak          a 60 s soak instead (BENCH_SOAK_MS sets any length)
   --only=ID[,ID]        some scenarios; prints the report, leaves BENCHMARKS.md alone
   --profile[=bare]      CPU profile of the all-cached 100-device query against the service (or the baseline);
@@ -52,6 +54,7 @@ const SCENARIOS: Array<{ id: string; run: (ctx: BenchContext) => Promise<Scenari
   { id: 'soak', run: soak },
   { id: 'fleet', run: fleet },
   { id: 'flood', run: flood },
+  { id: 'regions', run: regions },
 ];
 
 async function main(): Promise<void> {
@@ -184,6 +187,7 @@ function render(
     'npm run bench -- --only=overhead,latency   # some scenarios, report on stdout only',
     'npm run bench -- --only=fleet # status notices at fleet scale alone (needs RabbitMQ and rabbitmqctl), about 6 minutes',
     'npm run bench -- --only=flood # one API key floods, another key\'s p50 idle vs under flood (BENCH_FLOOD_OTHER=<checkout>: A/B against that build)',
+    'npm run bench -- --only=regions # two accounts: B\'s p50 and errors with A\'s endpoint dead; each account\'s budget under two replicas',
     'npm run bench -- --profile    # CPU profile of the all-cached 100-device query (--profile=bare: the baseline)',
     '```',
     '',

@@ -192,7 +192,8 @@ export type Subscription = {
 
 
 export type SubscriptionPresenceChangedArgs = {
-  clientIds: Array<Scalars['ID']['input']>;
+  clientIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  ids?: InputMaybe<Array<Scalars['ID']['input']>>;
   instanceId?: InputMaybe<Scalars['String']['input']>;
 };
 

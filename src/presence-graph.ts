@@ -12,6 +12,7 @@ import type { PresenceError } from './presence/errors';
 import type { SessionApi } from './presence/session-api';
 import { createPresenceCore, type PresenceCore } from './presence-core';
 import { startStatusNotices, type StatusNotices } from './presence-notices';
+import { startInstanceNotices } from './presence-instance-notices';
 import type { Logger } from './common/logger';
 import { PresenceMetrics } from './server/observability/metrics';
 import { createPresenceService } from './server/presence-service';
@@ -88,7 +89,19 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
         : createPresencePoller(config, { api, budgetStore: core.budgetStore, observer: metrics, onError: pollFailureLog(logger) });
     if (polled) cleanups.push(async () => polled.close());
     let notices: StatusNotices | undefined;
-    if (config.statusNotices.enabled) {
+    if (config.statusNotices.enabled && instanceRoutes) {
+      notices = await startInstanceNotices(config, {
+        core,
+        dispatcher: core.lookup,
+        api,
+        metrics,
+        logger,
+        routes: instanceRoutes,
+        otherInstances: polled!,
+        onVerifyError: pollFailureLog(logger, 60_000, 'presence table verification failed'),
+      });
+      cleanups.push(() => notices!.close());
+    } else if (config.statusNotices.enabled) {
       notices = await startStatusNotices(config, {
         core,
         dispatcher: core.lookup,
@@ -183,7 +196,9 @@ function routesForLog(config: Readonly<AppConfig>, routed: InstanceRoutes): obje
     credentials: `${route.account.credentialsFrom}: ${routed.credentials.get(route.account.name)!.fetcher.describe}`,
     endpoint: route.endpoint,
     instances: route.instanceIds,
-    ...(noticed.some((id) => route.instanceIds.includes(id)) && { statusNotices: 'validated, not consumed yet: polled' }),
+    ...(noticed.some((id) => route.instanceIds.includes(id)) && {
+      statusNotices: config.statusNotices.enabled ? noticed.filter((id) => route.instanceIds.includes(id)) : 'off (STATUS_NOTICES=off): polled',
+    }),
   }));
 }
 

@@ -30,6 +30,8 @@ import { RedisPresenceTable } from './redis/redis-presence-table';
 import type { PresenceMetrics } from './server/observability/metrics';
 import { NoticeRefusalLog } from './server/observability/notice-refusal-log';
 import type { RenewingCredentials } from './upstream/credentials/renewing-credentials';
+import type { AccessKeyCredential } from './config/upstream';
+import type { BudgetStore } from './presence/budget';
 import { StatusNoticeConsumer } from './upstream/status-notices/status-notice-consumer';
 
 /** How often the consumer logs in anew (make-before-break), well inside an STS token's lifetime. */
@@ -64,95 +66,34 @@ export interface StatusNoticeDependencies {
 }
 
 export async function startStatusNotices(config: Readonly<AppConfig>, deps: StatusNoticeDependencies): Promise<StatusNotices> {
-  const { core, logger, metrics, local } = deps;
+  const { core, logger, local } = deps;
   const settings = config.statusNotices;
   // The local instance's notices are its own instance's; the cloud's are MQTT_INSTANCE_ID's (config/index.ts requires it).
   const instanceId = local ? local.instanceId : config.defaultInstanceId!;
-  const closers: Array<() => Promise<void> | void> = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.splice(0).reverse()) await close();
-  };
+  const closers: Closers = [];
   try {
-    const prefix = config.redisKeyPrefix;
     // The local instance is one per process, with its own broker: its table is its own too. Replicas
     // of the cloud (or of a shared local instance reached as `alibaba`) share theirs through Redis.
-    const shared = local ? undefined : core.redis;
-    let feed: PresenceChangeFeed;
-    let table: PresenceTableStore;
-    if (shared) {
-      const redisFeed = new RedisChangeFeed(shared, prefix, logger);
-      closers.push(() => redisFeed.close());
-      // A change published elsewhere from now on should reach this replica's subscribers; but a Redis
-      // that is down at start must not hold the start (answers go on through the dispatcher).
-      await Promise.race([redisFeed.ready, new Promise((resolve) => setTimeout(resolve, FEED_READY_WAIT_MS).unref())]);
-      feed = redisFeed;
-      // Read through an in-process mirror that every replica's changes keep honest (see there).
-      const mirror = new MirroredPresenceTable({
-        shared: new RedisPresenceTable(shared, { keyPrefix: `${prefix}table:`, batchLagMs: settings.batchLagMs }),
-        feed,
-      });
-      closers.push(() => mirror.close());
-      table = mirror;
-    } else {
-      feed = new MemoryChangeFeed();
-      table = new MemoryPresenceTable({ batchLagMs: settings.batchLagMs });
-    }
-    metrics.measureTable(() => table.size());
-    // Replicas sharing a table share their consumers' coverage: a replica that starts while others
-    // consume trusts the table at once instead of sending every device to the batch action.
-    const trust = new NoticeTrust({
-      maxGapMs: settings.maxGapMs,
-      coverage: shared ? new RedisNoticeCoverage(shared, `${prefix}notices:coverage`) : undefined,
-    });
-    if (shared) {
-      await trust.refreshCoverage();
-      const coverageTimer = setInterval(() => void trust.refreshCoverage(), Math.max(250, settings.maxGapMs / 3));
-      coverageTimer.unref();
-      closers.push(() => clearInterval(coverageTimer));
-    }
-    const refusals = new NoticeRefusalLog(logger);
-    closers.push(() => refusals.close());
-    const sink = new StatusNoticeSink({
-      instanceId,
-      groups: settings.groups,
-      table,
-      feed,
-      observer: metrics,
-      onRefused: (reason) => refusals.record(reason),
-    });
+    const { table, feed } = await openNoticeTable(config, deps, !local, closers);
+    const trust = await noticeTrust(config, local ? undefined : core, `${config.redisKeyPrefix}notices:coverage`, closers);
+    const sink = noticeSink(instanceId, settings.groups, table, feed, deps, closers);
 
     const url = local ? config.local.noticesUrl : settings.url;
     let source: StatusNotices['source'];
     if (url) {
-      const consumer = new StatusNoticeConsumer({
-        url: local ? withoutUserinfo(url) : url,
-        instanceId,
-        // RabbitMQ ignores GROUP_ID (the cloud filters by it): locally one consume takes every group.
-        groups: settings.groups.length > 0 ? settings.groups : ['GID_local'],
-        // The OpenAPI calls' own credentials, asked before every login (a fresh ts, the current key).
-        credentials: local
-          ? async () => ({ accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret })
-          : () => deps.credentials!.get(),
-        onNotice: async (body) => ((await sink.accept(body)) === 'applied' ? 'applied' : 'ignored'),
-        onConnected: (atMs) => {
-          trust.connected(atMs);
-          void trust.refreshCoverage();
+      startNoticeConsumer(
+        {
+          url: local ? withoutUserinfo(url) : url,
+          instanceId,
+          // RabbitMQ ignores GROUP_ID (the cloud filters by it): locally one consume takes every group.
+          groups: settings.groups.length > 0 ? settings.groups : ['GID_local'],
+          // The OpenAPI calls' own credentials, asked before every login (a fresh ts, the current key).
+          credentials: local ? async () => ({ accessKeyId: local.accessKeyId, accessKeySecret: local.accessKeySecret }) : () => deps.credentials!.get(),
+          renewed: deps.credentials,
         },
-        onDisconnected: (atMs) => trust.disconnected(atMs),
-        // Temporary credentials (STS, RRSA, a RAM role) expire within the hour: a new login with the
-        // current ones is made before the old connection closes, so renewal leaves no gap.
-        renewEveryMs: CONSUMER_RENEW_EVERY_MS,
-        logger,
-      });
-      closers.push(() => consumer.close());
-      // A new key or token (renewed ahead of its Expiration) means a new login now, make-before-break:
-      // how the cloud treats a connection whose token expires is not documented, so never rely on it.
-      const unsubscribe = deps.credentials?.onChange(() => {
-        consumer.renew().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'status notice login with renewed credentials failed; the current connection stays'));
-      });
-      if (unsubscribe) closers.push(unsubscribe);
-      // Not awaited: the service answers through the dispatcher until the consumer is in (trust says so).
-      consumer.start().catch(() => undefined);
+        { sink, trust, logger },
+        closers,
+      );
       source = 'amqp';
     } else {
       // In-process: nothing can be missed while the process lives, so trust starts now; the replay
@@ -166,14 +107,7 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
       source = 'in-process';
     }
 
-    const lookup = new NoticeBackedLookup({
-      dispatcher: deps.dispatcher,
-      table,
-      trust,
-      feed,
-      observer: metrics,
-      onTableError: (error) => logger.warn({ err: error }, 'presence table unreadable: answering through the batch action'),
-    });
+    const lookup = noticeLookup(deps.dispatcher, table, trust, feed, deps);
     const watch = new NoticeWatch({
       instanceId,
       feed,
@@ -182,35 +116,171 @@ export async function startStatusNotices(config: Readonly<AppConfig>, deps: Stat
       refuseOtherInstance: local ? (other) => otherInstanceRefused(other, local.instanceId) : undefined,
     });
     closers.push(() => watch.close());
-
-    const maxCallMs = config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs;
-    const budgets = batchShareBudgets(core.budgetStore, {
-      name: 'verifier',
-      batchQps: config.presence.batchQps,
-      share: settings.verifyShare,
-      maxCallMs,
-      slowdownMs: config.presence.throttleSlowdownMs,
-    });
-    const verifier = new TableVerifier({
-      api: deps.api,
-      table,
-      feed,
-      share: new BudgetShare(budgets.accountBudget, budgets.shareBudget, { onError: deps.onVerifyError }),
-      callsPerRound: budgets.shareBudget.limitPerSecond,
-      batchLagMs: settings.batchLagMs,
-      minAgeMs: settings.verifyMinAgeMs,
-      observer: metrics,
-      noticeObserver: metrics,
-      onError: deps.onVerifyError,
-    });
-    verifier.start();
-    closers.push(() => verifier.close());
-
-    return { lookup, watch, groups: new GroupPresence(table, trust), source, close: closeAll };
+    startTableVerifier(config, { api: deps.api, budgetStore: core.budgetStore, batchQps: config.presence.batchQps, table, feed }, deps, closers);
+    return { lookup, watch, groups: new GroupPresence(table, trust), source, close: () => closeAll(closers) };
   } catch (error) {
-    await closeAll();
+    await closeAll(closers);
     throw error;
   }
+}
+
+/** What a composition closes when it stops (or fails to start), in reverse order. */
+export type Closers = Array<() => Promise<void> | void>;
+
+export async function closeAll(closers: Closers): Promise<void> {
+  for (const close of closers.splice(0).reverse()) await close();
+}
+
+/** The presence table and its change feed: in memory, or shared by the replicas through Redis (`shared` and REDIS_URL). */
+export async function openNoticeTable(
+  config: Readonly<AppConfig>,
+  deps: Pick<StatusNoticeDependencies, 'core' | 'metrics' | 'logger'>,
+  shareable: boolean,
+  closers: Closers,
+): Promise<{ table: PresenceTableStore; feed: PresenceChangeFeed }> {
+  const prefix = config.redisKeyPrefix;
+  const shared = shareable ? deps.core.redis : undefined;
+  let feed: PresenceChangeFeed;
+  let table: PresenceTableStore;
+  if (shared) {
+    const redisFeed = new RedisChangeFeed(shared, prefix, deps.logger);
+    closers.push(() => redisFeed.close());
+    // A change published elsewhere from now on should reach this replica's subscribers; but a Redis
+    // that is down at start must not hold the start (answers go on through the dispatcher).
+    await Promise.race([redisFeed.ready, new Promise((resolve) => setTimeout(resolve, FEED_READY_WAIT_MS).unref())]);
+    feed = redisFeed;
+    // Read through an in-process mirror that every replica's changes keep honest (see there).
+    const mirror = new MirroredPresenceTable({
+      shared: new RedisPresenceTable(shared, { keyPrefix: `${prefix}table:`, batchLagMs: config.statusNotices.batchLagMs }),
+      feed,
+    });
+    closers.push(() => mirror.close());
+    table = mirror;
+  } else {
+    feed = new MemoryChangeFeed();
+    table = new MemoryPresenceTable({ batchLagMs: config.statusNotices.batchLagMs });
+  }
+  deps.metrics.measureTable(() => table.size());
+  return { table, feed };
+}
+
+/**
+ * Since when one consumer's notices are trusted. Replicas sharing a table (`core` with Redis) share
+ * their consumers' coverage under `coverageKey`: a replica that starts while others consume trusts
+ * the table at once instead of sending every device to the batch action.
+ */
+export async function noticeTrust(config: Readonly<AppConfig>, core: PresenceCore | undefined, coverageKey: string, closers: Closers): Promise<NoticeTrust> {
+  const { maxGapMs } = config.statusNotices;
+  const shared = core?.redis;
+  const trust = new NoticeTrust({ maxGapMs, coverage: shared ? new RedisNoticeCoverage(shared, coverageKey) : undefined });
+  if (shared) {
+    await trust.refreshCoverage();
+    const coverageTimer = setInterval(() => void trust.refreshCoverage(), Math.max(250, maxGapMs / 3));
+    coverageTimer.unref();
+    closers.push(() => clearInterval(coverageTimer));
+  }
+  return trust;
+}
+
+/** Applies one instance's notices of `groups` to its rows of the table. */
+export function noticeSink(
+  instanceId: string,
+  groups: readonly string[],
+  table: PresenceTableStore,
+  feed: PresenceChangeFeed,
+  deps: Pick<StatusNoticeDependencies, 'metrics' | 'logger'>,
+  closers: Closers,
+): StatusNoticeSink {
+  const refusals = new NoticeRefusalLog(deps.logger);
+  closers.push(() => refusals.close());
+  return new StatusNoticeSink({ instanceId, groups, table, feed, observer: deps.metrics, onRefused: (reason) => refusals.record(reason) });
+}
+
+export interface NoticeSource {
+  /** The instance's AMQP endpoint, without userinfo. */
+  url: string;
+  instanceId: string;
+  groups: readonly string[];
+  /** @default 'STATUS' */
+  queue?: string;
+  /** Asked before every login. */
+  credentials: () => Promise<AccessKeyCredential>;
+  /** The account's renewing credentials: a renewed key means a new login now. */
+  renewed?: RenewingCredentials;
+}
+
+/** One instance's consumer, signed with its account's credentials; not awaited (trust says when it consumes). */
+export function startNoticeConsumer(source: NoticeSource, into: { sink: StatusNoticeSink; trust: NoticeTrust; logger: Logger }, closers: Closers): StatusNoticeConsumer {
+  const { sink, trust, logger } = into;
+  const consumer = new StatusNoticeConsumer({
+    url: source.url,
+    instanceId: source.instanceId,
+    groups: source.groups,
+    ...(source.queue && { queue: source.queue }),
+    credentials: source.credentials,
+    onNotice: async (body) => ((await sink.accept(body)) === 'applied' ? 'applied' : 'ignored'),
+    onConnected: (atMs) => {
+      trust.connected(atMs);
+      void trust.refreshCoverage();
+    },
+    onDisconnected: (atMs) => trust.disconnected(atMs),
+    // Temporary credentials (STS, RRSA, a RAM role) expire within the hour: a new login with the
+    // current ones is made before the old connection closes, so renewal leaves no gap.
+    renewEveryMs: CONSUMER_RENEW_EVERY_MS,
+    logger: logger.child({ instanceId: source.instanceId }),
+  });
+  closers.push(() => consumer.close());
+  // A new key or token (renewed ahead of its Expiration) means a new login now, make-before-break:
+  // how the cloud treats a connection whose token expires is not documented, so never rely on it.
+  const unsubscribe = source.renewed?.onChange(() => {
+    consumer.renew().catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'status notice login with renewed credentials failed; the current connection stays'));
+  });
+  if (unsubscribe) closers.push(unsubscribe);
+  // Not awaited: the service answers through the dispatcher until the consumer is in (trust says so).
+  consumer.start().catch(() => undefined);
+  return consumer;
+}
+
+/** `online` from the table where `trust` says it decides, through `dispatcher` otherwise. */
+export function noticeLookup(dispatcher: PresenceLookup, table: PresenceTableStore, trust: NoticeTrust, feed: PresenceChangeFeed, deps: Pick<StatusNoticeDependencies, 'metrics' | 'logger'>): NoticeBackedLookup {
+  return new NoticeBackedLookup({
+    dispatcher,
+    table,
+    trust,
+    feed,
+    observer: deps.metrics,
+    onTableError: (error) => deps.logger.warn({ err: error }, 'presence table unreadable: answering through the batch action'),
+  });
+}
+
+/** Re-checks the table within its share (STATUS_NOTICES_VERIFY_SHARE) of one account's batch budget. */
+export function startTableVerifier(
+  config: Readonly<AppConfig>,
+  target: { api: SessionApi; budgetStore: BudgetStore; batchQps: number; table: PresenceTableStore; feed: PresenceChangeFeed; name?: string },
+  deps: Pick<StatusNoticeDependencies, 'metrics' | 'onVerifyError'>,
+  closers: Closers,
+): void {
+  const budgets = batchShareBudgets(target.budgetStore, {
+    name: target.name ?? 'verifier',
+    batchQps: target.batchQps,
+    share: config.statusNotices.verifyShare,
+    maxCallMs: config.upstream.connectTimeoutMs + config.upstream.readTimeoutMs,
+    slowdownMs: config.presence.throttleSlowdownMs,
+  });
+  const verifier = new TableVerifier({
+    api: target.api,
+    table: target.table,
+    feed: target.feed,
+    share: new BudgetShare(budgets.accountBudget, budgets.shareBudget, { onError: deps.onVerifyError }),
+    callsPerRound: budgets.shareBudget.limitPerSecond,
+    batchLagMs: config.statusNotices.batchLagMs,
+    minAgeMs: config.statusNotices.verifyMinAgeMs,
+    observer: deps.metrics,
+    noticeObserver: deps.metrics,
+    onError: deps.onVerifyError,
+  });
+  verifier.start();
+  closers.push(() => verifier.close());
 }
 
 /** The set-up user in LOCAL_STATUS_NOTICES_URL is the publisher's; the consumer logs in signed, like the cloud's. */

@@ -135,7 +135,7 @@ async function saturate(ctx: BenchContext, replicas: number): Promise<Saturation
 }
 
 /** Why the two-replica run cannot happen, or undefined when Redis answers. */
-async function redisUnreachable(url: string): Promise<string | undefined> {
+export async function redisUnreachable(url: string): Promise<string | undefined> {
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
     await redis.connect();

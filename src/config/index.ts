@@ -7,6 +7,7 @@
  */
 import { ConfigError, deepFreeze, integer, oneOf, text, type Env } from './env';
 import { instanceCatalogue, type InstanceCatalogue } from './instances';
+import { localInstancesConfig, type LocalInstancesConfig } from './local-instances';
 import { localInstanceConfig, type LocalInstanceConfig } from './local';
 import { presenceConfig, subscriptionConfig, type PresenceConfig, type SubscriptionConfig } from './presence';
 import { redisSettings, type RedisSettings } from './redis';
@@ -18,6 +19,7 @@ import { listenHost, webConfig, type WebConfig } from './web';
 export { ConfigError, type Env } from './env';
 export type { ApiKeyConfig, AuthMode, JwtConfig } from './auth';
 export type { AccountConfig, InstanceCatalogue, InstanceConfig, InstanceStatusNotices } from './instances';
+export type { LocalAccountConfig, LocalInstancesConfig } from './local-instances';
 export { LOCAL_DEFAULTS, type LocalInstanceConfig } from './local';
 export type { PresenceConfig, SubscriptionConfig } from './presence';
 export type { CostLimits, SecurityConfig } from './security';
@@ -67,7 +69,7 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     subscriptions: subscriptionConfig(env),
     web: webConfig(env, { nodeEnv, host, port, anonymous: security.authMode === 'none' }),
     security,
-    statusNotices: statusNoticesConfig(env, source, local.noticesUrl),
+    statusNotices: statusNoticesConfig(env, source, local.noticesUrl, catalogued),
   };
   if (catalogued) config.instances = catalogue(env, config);
   assertNoticesShared(config);
@@ -84,10 +86,13 @@ function catalogue(env: Env, config: AppConfig): InstanceCatalogue {
   for (const name of ['ONSMQTT_ENDPOINT', 'ALIBABA_CLOUD_REGION_ID']) {
     if (text(env, name) !== undefined) throw new ConfigError(`${name} is set but INSTANCES_FILE names each instance's endpoint or regionId: unset ${name}`);
   }
-  if (config.statusNotices.enabled) {
-    throw new ConfigError('STATUS_NOTICES=on is not supported with INSTANCES_FILE yet: subscriptions are polled per account; set STATUS_NOTICES=off (docs/instances.md)');
-  }
   const instances = instanceCatalogue(env, { batchQps: config.presence.batchQps, exactQps: config.presence.exactQps, chain: config.upstream.credentials })!;
+  // Notices are consumed for the instances carrying statusNotices (STATUS_NOTICES=off: for none).
+  const noticed = Object.values(instances.instances).some((instance) => instance.statusNotices);
+  if (config.statusNotices.enabled && !noticed) {
+    if (text(env, 'STATUS_NOTICES') === 'on') throw new ConfigError(`STATUS_NOTICES=on but no instance of INSTANCES_FILE ${instances.file} has statusNotices { url, groups }: add them to an instance, or unset STATUS_NOTICES`);
+    config.statusNotices = { ...config.statusNotices, enabled: false };
+  }
   if (config.defaultInstanceId !== undefined && !(config.defaultInstanceId in instances.instances)) {
     throw new ConfigError(`MQTT_INSTANCE_ID=${config.defaultInstanceId} is not in INSTANCES_FILE ${instances.file}: the default instance must be one of its instances`);
   }
@@ -101,7 +106,7 @@ function catalogue(env: Env, config: AppConfig): InstanceCatalogue {
  */
 function assertNoticesShared(config: AppConfig): void {
   const { statusNotices } = config;
-  if (statusNotices.enabled && config.source === 'alibaba' && !config.defaultInstanceId) {
+  if (statusNotices.enabled && config.source === 'alibaba' && !config.defaultInstanceId && !config.instances) {
     throw new ConfigError('Status notices need MQTT_INSTANCE_ID: the instance whose STATUS queue is consumed, and the instance the notices are about');
   }
   if (statusNotices.enabled && config.source === 'alibaba' && config.upstreamReplicas > 1 && !config.redisUrl) {
@@ -117,4 +122,9 @@ function assertNoticesShared(config: AppConfig): void {
  */
 export function loadLocalInstanceConfig(env: Env = process.env): LocalInstanceConfig {
   return localInstanceConfig(env);
+}
+
+/** `npm run local-instance` with INSTANCES_FILE: a local instance for each instance of the catalogue (local-instances.ts). */
+export function loadLocalInstancesConfig(env: Env = process.env): LocalInstancesConfig | undefined {
+  return localInstancesConfig(env, localInstanceConfig(env));
 }

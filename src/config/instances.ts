@@ -30,6 +30,8 @@ export interface InstanceStatusNotices {
   /** The instance's AMQP endpoint (`amqps://host:port`), never with userinfo. */
   url: string;
   groups: readonly string[];
+  /** The queue consumed, @default 'STATUS' (the cloud's); a stand-in broker serving several instances gives each its own. */
+  queue?: string;
 }
 
 export interface InstanceConfig {
@@ -39,7 +41,7 @@ export interface InstanceConfig {
   regionId?: string;
   /** Full endpoint URL; otherwise `https://onsmqtt.<regionId>.aliyuncs.com`. */
   endpoint?: string;
-  /** Validated only: consuming notices of several instances is not wired yet (docs/instances.md). */
+  /** Its client status notices, consumed signed with its account's credentials (presence-instance-notices.ts). */
   statusNotices?: InstanceStatusNotices;
 }
 
@@ -181,14 +183,16 @@ function endpoint(where: string, value: unknown): string {
 
 function statusNotices(where: string, value: unknown): InstanceStatusNotices {
   const entry = record(value, where, '{ "url": "amqps://host:port", "groups": ["GID_…"] }');
-  unknownFields(entry, ['url', 'groups'], where);
+  unknownFields(entry, ['url', 'groups', 'queue'], where);
   const url = typeof entry.url === 'string' ? amqpUrl({ [`${where}.url`]: entry.url }, `${where}.url`, { userinfo: false }) : undefined;
   if (!url) throw new ConfigError(`${where}.url must be the instance's AMQP endpoint, such as amqps://mqtt-cn-xxx.mqtt.aliyuncs.com:5671`);
   const groups = entry.groups;
   if (!Array.isArray(groups) || groups.length === 0 || !groups.every((group) => typeof group === 'string' && /^GID[_-][A-Za-z0-9_-]{3,60}$/.test(group))) {
     throw new ConfigError(`${where}.groups must be a non-empty array of Group IDs (GID_…); got ${JSON.stringify(groups)}`);
   }
-  return { url, groups };
+  if (entry.queue === undefined) return { url, groups };
+  if (typeof entry.queue !== 'string' || !/^[A-Za-z0-9_.-]{1,255}$/.test(entry.queue)) throw new ConfigError(`${where}.queue must be a queue name (letters, digits, ., - or _); got ${JSON.stringify(entry.queue)}`);
+  return { url, groups, queue: entry.queue };
 }
 
 function qps(where: string, field: string, value: unknown, fallback: number): number {

@@ -31,6 +31,8 @@ export interface LocalInstanceConfig {
    * login. Unset: they reach the service in-process.
    */
   noticesUrl?: string;
+  /** The queue those notices go to, @default 'STATUS' (the cloud's): local instances sharing one broker each take their own. */
+  noticesQueue?: string;
   /** Port of the endpoint that checks signed AMQP logins for RabbitMQ's HTTP auth backend. */
   amqpAuthPort?: number;
 }
@@ -48,6 +50,7 @@ export function localInstanceConfig(env: Env): LocalInstanceConfig {
     batchQps: integer(env, 'LOCAL_BATCH_QPS', 100, 1, 100000),
     exactQps: integer(env, 'LOCAL_EXACT_QPS', 500, 1, 100000),
     noticesUrl: amqpUrl(env, 'LOCAL_STATUS_NOTICES_URL', { userinfo: true }),
+    noticesQueue: text(env, 'LOCAL_STATUS_NOTICES_QUEUE'),
     amqpAuthPort: integer(env, 'LOCAL_AMQP_AUTH_PORT', 15680, 0, 65535),
   };
 }

@@ -22,15 +22,22 @@ export interface StatusNoticesConfig {
   verifyMinAgeMs: number;
 }
 
-export function statusNoticesConfig(env: Env, source: PresenceSource, localNoticesUrl: string | undefined): StatusNoticesConfig {
+export function statusNoticesConfig(env: Env, source: PresenceSource, localNoticesUrl: string | undefined, catalogued = false): StatusNoticesConfig {
   const url = amqpUrl(env, 'STATUS_NOTICES_URL', { userinfo: false });
-  const fallback = source === 'local' || url !== undefined ? 'on' : 'off';
+  if (catalogued) {
+    // INSTANCES_FILE: each instance carries its own `statusNotices` (docs/instances.md); STATUS_NOTICES
+    // only switches them all off. config/index.ts settles `enabled` once the catalogue is read.
+    for (const name of ['STATUS_NOTICES_URL', 'STATUS_NOTICES_GROUPS']) {
+      if (text(env, name) !== undefined) throw new ConfigError(`${name} is set but INSTANCES_FILE gives each instance its own statusNotices { url, groups }: unset ${name}`);
+    }
+  }
+  const fallback = source === 'local' || url !== undefined || catalogued ? 'on' : 'off';
   const enabled = oneOf(env, 'STATUS_NOTICES', ['on', 'off'] as const, fallback) === 'on';
   const groups = (text(env, 'STATUS_NOTICES_GROUPS') ?? '')
     .split(',')
     .map((group) => group.trim())
     .filter((group) => group !== '');
-  if (enabled && source === 'alibaba' && (!url || groups.length === 0)) {
+  if (enabled && source === 'alibaba' && !catalogued && (!url || groups.length === 0)) {
     throw new ConfigError(
       'STATUS_NOTICES=on with PRESENCE_SOURCE=alibaba needs STATUS_NOTICES_URL (the instance\'s AMQP endpoint, amqps://host:port) and STATUS_NOTICES_GROUPS (the Group IDs to consume, comma-separated); or set STATUS_NOTICES=off',
     );

@@ -146,8 +146,11 @@ function visitRequestedDevices(
         for (const id of asArray(args.ids)) visitGlobalId(id, fields, visit);
         break;
       case 'devices':
+        for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId, fields);
+        break;
       case 'presenceChanged':
         for (const clientId of asArray(args.clientIds)) visit(clientId, args.instanceId, fields);
+        for (const id of asArray(args.ids)) visitGlobalId(id, fields, visit);
         break;
       case 'onlineDevices':
         // The page's devices are not known before it runs: count the most it may hold.

@@ -4,7 +4,8 @@
  * the fixed local development credentials: printing them is intended, they are not secrets.
  */
 import pino from 'pino';
-import { loadLocalInstanceConfig } from '../config';
+import { loadLocalInstanceConfig, loadLocalInstancesConfig, type LocalInstancesConfig } from '../config';
+import { startLocalInstances } from './local-instances';
 import { startLocalInstance } from './local-instance';
 
 /** What two replicas of one account set besides the one-service command (docs/operations.md, several replicas). */
@@ -13,6 +14,8 @@ const REPLICAS_ENV = 'REDIS_URL=redis://127.0.0.1:6379 UPSTREAM_REPLICAS=2';
 async function main(): Promise<void> {
   // Synchronous, so log lines and the summary below come out in order.
   const logger = pino({ name: 'local-instance' }, pino.destination({ fd: 1, sync: true }));
+  const several = loadLocalInstancesConfig();
+  if (several) return mainOfSeveral(several, logger);
   const local = await startLocalInstance(loadLocalInstanceConfig(), logger);
   const serviceEnv = [
     `PRESENCE_SOURCE=alibaba ONSMQTT_ENDPOINT=${local.endpoint} MQTT_INSTANCE_ID=${local.instanceId} ALLOW_ANONYMOUS=true`,
@@ -43,6 +46,24 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
 
+  stopOnSignal(local, logger);
+}
+
+/** INSTANCES_FILE: every instance of the catalogue, each account with its own emulator limits (docs/instances.md). */
+async function mainOfSeveral(config: LocalInstancesConfig, logger: pino.Logger): Promise<void> {
+  const locals = await startLocalInstances(config, logger);
+  const lines = ['', `Local ApsaraMQ for MQTT instances of ${config.file}`];
+  for (const account of locals.accounts) {
+    lines.push(`  account ${account.name} (emulator limits ${account.batchQps} batch / ${account.exactQps} exact calls per second, shared by its instances)`);
+    for (const local of account.instances) lines.push(`    ${local.instanceId}  OpenAPI ${local.endpoint}  MQTT ${local.mqttUrl}  demo devices ${local.demoDevices.join(', ') || 'none'}`);
+  }
+  if (locals.amqpAuthUrl) lines.push(`  RabbitMQ auth backend: bash scripts/prepare-rabbitmq.sh ${locals.amqpAuthUrl}`);
+  lines.push('', 'Point a service at them with the same file and variables: PRESENCE_SOURCE=alibaba INSTANCES_FILE=... ALLOW_ANONYMOUS=true npm start', 'Ctrl-C stops them.', '');
+  process.stdout.write(lines.join('\n'));
+  stopOnSignal(locals, logger);
+}
+
+function stopOnSignal(local: { stop(): Promise<void> }, logger: pino.Logger): void {
   const stop = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'stopping the local instance');
     local.stop().then(

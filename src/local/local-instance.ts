@@ -6,7 +6,7 @@ import { startSimulatedDevices } from './device-simulator';
 import { LiveSessions } from './live-sessions';
 import { silentLogger, type LocalLogger } from './logger';
 import { startMqttBroker, type MqttBroker } from './mqtt-broker';
-import { startOpenApiEmulator, type OpenApiEmulator } from './openapi-emulator';
+import { startOpenApiEmulator, type AccountLimiters, type OpenApiEmulator } from './openapi-emulator';
 import { StatusNoticeEmitter, type LocalStatusNotices } from './status-notice-emitter';
 
 /**
@@ -39,7 +39,8 @@ export interface LocalInstance {
   stop(): Promise<void>;
 }
 
-export async function startLocalInstance(config: LocalInstanceConfig, logger: LocalLogger = silentLogger): Promise<LocalInstance> {
+/** `limiters`: the account's, when several local instances stand for one account (local-instances.ts). */
+export async function startLocalInstance(config: LocalInstanceConfig, logger: LocalLogger = silentLogger, limiters?: AccountLimiters): Promise<LocalInstance> {
   const { instanceId, accessKeyId, accessKeySecret, host, batchLagMs } = config;
   const sessions = new LiveSessions();
   // Stopped in reverse order of start: devices first, so their clean disconnects reach the broker.
@@ -53,7 +54,7 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
     if (config.noticesUrl) {
       // Publishing starts before the broker, so no notice (the demo devices' included) is missed, and
       // stops after it (stops run in reverse), so the broker's last tcpcleans go out too.
-      const publisher = startAmqpNoticePublisher({ url: config.noticesUrl, logger });
+      const publisher = startAmqpNoticePublisher({ url: config.noticesUrl, queue: config.noticesQueue, logger });
       notices.subscribe((body) => publisher.publish(body));
       stops.push(() => publisher.close());
       amqpAuth = await startAmqpAuthEndpoint({ instanceId, accessKeyId, accessKeySecret, host, port: config.amqpAuthPort ?? 0, logger });
@@ -71,6 +72,7 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
       batchLagMs,
       batchQps: config.batchQps,
       exactQps: config.exactQps,
+      limiters,
     });
     stops.push(() => emulator.close());
     const devices = await startSimulatedDevices({ url: broker.url, count: config.demoDevices });

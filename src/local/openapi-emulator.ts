@@ -35,9 +35,24 @@ export interface OpenApiEmulatorOptions {
   /** Admitted calls per rolling second, per action; more answer 500 SystemOverFlow. @default 100 / 500 */
   batchQps?: number;
   exactQps?: number;
+  /**
+   * The account's limits, shared by the emulators of its instances (local-instances.ts), as the cloud
+   * counts 100 / 500 calls per second per account; `batchQps` and `exactQps` are ignored then.
+   */
+  limiters?: AccountLimiters;
   faults?: Partial<FaultInjection>;
   /** Drives fault injection and the answer order, for deterministic tests. @default Math.random */
   random?: () => number;
+}
+
+/** One account's calls per rolling second, per action. */
+export type AccountLimiters = Readonly<Record<SessionAction, SlidingLogLimiter>>;
+
+export function accountLimiters(batchQps: number, exactQps: number): AccountLimiters {
+  return {
+    [SessionAction.Batch]: new SlidingLogLimiter(wholeAtLeastOne('batchQps', batchQps)),
+    [SessionAction.Exact]: new SlidingLogLimiter(wholeAtLeastOne('exactQps', exactQps)),
+  };
 }
 
 /** How many calls `calls` keeps at most (about 20 MB): at 100 calls/s, the last few minutes. */
@@ -92,10 +107,7 @@ export async function startOpenApiEmulator(options: OpenApiEmulatorOptions): Pro
   assertPort('port', options.port ?? 0);
   assertAtLeast('batchLagMs', batchLagMs, 0);
   const random = options.random ?? Math.random;
-  const limiters: Record<SessionAction, SlidingLogLimiter> = {
-    [SessionAction.Batch]: new SlidingLogLimiter(wholeAtLeastOne('batchQps', options.batchQps ?? 100)),
-    [SessionAction.Exact]: new SlidingLogLimiter(wholeAtLeastOne('exactQps', options.exactQps ?? 500)),
-  };
+  const limiters = options.limiters ?? accountLimiters(options.batchQps ?? 100, options.exactQps ?? 500);
   let injected = mergeFaults({ systemOverFlowRate: 0, internalErrorRate: 0, latencyMs: 0 }, options.faults ?? {});
   const verifier = new SignatureVerifier(options);
   const calls: EmulatorCall[] = [];

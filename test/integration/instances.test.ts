@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadLocalInstanceConfig } from '../../src/config';
 import { startSimulatedDevices, type SimulatedDevices } from '../../src/local/device-simulator';
-import { startLocalInstance, type LocalInstance } from '../../src/local/local-instance';
+import type { LocalInstance } from '../../src/local/local-instance';
 import { deviceGlobalId } from '../../src/graphql/device-id';
 import { errorsByPath, postGraphQL } from '../support/graphql-client';
+import { graphqlWsClient, subscribe } from '../support/graphql-ws-client';
+import { accountEntries, instancesFileEnv, startTestInstance } from '../support/instances-file';
 import { mostInAnyWindow } from '../support/rolling-window';
 import { SessionAction, startTestGraph, type TestGraph } from '../support/test-graph';
 import { waitFor } from '../support/wait-for';
@@ -35,17 +36,7 @@ describe('several instances in two accounts (INSTANCES_FILE)', () => {
   let graph: TestGraph;
 
   const startInstance = async (instance: typeof ALPHA) => {
-    const local = await startLocalInstance(
-      loadLocalInstanceConfig({
-        LOCAL_INSTANCE_ID: instance.instanceId,
-        LOCAL_ACCESS_KEY_ID: instance.accessKeyId,
-        LOCAL_ACCESS_KEY_SECRET: instance.secret,
-        LOCAL_MQTT_PORT: '0',
-        LOCAL_DEMO_DEVICES: '0',
-        LOCAL_BATCH_LAG_MS: '0',
-        LOCAL_BATCH_QPS: String(instance.emulatorQps),
-      }),
-    );
+    const local = await startTestInstance(instance, { LOCAL_BATCH_QPS: String(instance.emulatorQps) });
     // Devices `on-1` … `on-20` connected on this instance; `off-N` never are.
     devices.push(await startSimulatedDevices({ url: local.mqttUrl, count: ONLINE, groupId: 'GID_fleet', prefix: 'on-' }));
     return local;
@@ -62,28 +53,16 @@ describe('several instances in two accounts (INSTANCES_FILE)', () => {
   beforeAll(async () => {
     [alpha, beta] = [await startInstance(ALPHA), await startInstance(BETA)];
     directory = mkdtempSync(join(tmpdir(), 'instances-'));
-    const file = join(directory, 'instances.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        accounts: {
-          alpha: { accessKeyIdEnv: 'ALPHA_AK_ID', accessKeySecretEnv: 'ALPHA_AK_SECRET', batchQps: 10 },
-          beta: { accessKeyIdEnv: 'BETA_AK_ID', accessKeySecretEnv: 'BETA_AK_SECRET', batchQps: 10 },
-        },
-        instances: {
-          [ALPHA.instanceId]: { account: 'alpha', regionId: 'cn-hangzhou', endpoint: alpha.endpoint },
-          [BETA.instanceId]: { account: 'beta', regionId: 'ap-southeast-1', endpoint: beta.endpoint },
-        },
-      }),
-    );
+    const accounts = { alpha: { ...ALPHA, fields: { batchQps: 10 } }, beta: { ...BETA, fields: { batchQps: 10 } } };
+    const catalogue = {
+      accounts: accountEntries(accounts),
+      instances: {
+        [ALPHA.instanceId]: { account: 'alpha', regionId: 'cn-hangzhou', endpoint: alpha.endpoint },
+        [BETA.instanceId]: { account: 'beta', regionId: 'ap-southeast-1', endpoint: beta.endpoint },
+      },
+    };
     graph = await startTestGraph({
-      PRESENCE_SOURCE: 'alibaba',
-      ALLOW_ANONYMOUS: 'true',
-      INSTANCES_FILE: file,
-      ALPHA_AK_ID: ALPHA.accessKeyId,
-      ALPHA_AK_SECRET: ALPHA.secret,
-      BETA_AK_ID: BETA.accessKeyId,
-      BETA_AK_SECRET: BETA.secret,
+      ...instancesFileEnv(directory, catalogue, accounts),
       CALLER_LOOKUPS_PER_SECOND: '0',
       MAX_IDS_PER_REQUEST: '1000',
       MAX_QUERY_COST: '100000',
@@ -195,5 +174,23 @@ describe('several instances in two accounts (INSTANCES_FILE)', () => {
     ]);
     expect(graph.logs.join('\n')).not.toContain(ALPHA.secret);
     expect(graph.logs.join('\n')).not.toContain(BETA.secret);
+  });
+
+  it('refuses a presenceChanged that gives both clientIds and ids, neither, or instanceId with ids, before anything is watched', async () => {
+    const client = graphqlWsClient(graph.url);
+    const ids = [deviceGlobalId({ instanceId: ALPHA.instanceId, clientId: id(1) })];
+    const refusals = [
+      ['subscription($ids: [ID!]!) { presenceChanged(ids: $ids, clientIds: ["GID_fleet@@@on-1"]) { online } }', /Give either clientIds .* or ids/],
+      ['subscription { presenceChanged { online } }', /Give either clientIds .* or ids/],
+      [`subscription($ids: [ID!]!) { presenceChanged(ids: $ids, instanceId: "${BETA.instanceId}") { online } }`, /instanceId goes with clientIds/],
+    ] as const;
+    for (const [query, message] of refusals) {
+      const subscription = subscribe<unknown, { ids: string[] }>(client, query, { ids });
+      const refusal = await subscription.next('the refusal', 10_000);
+      expect(refusal).toMatchObject({ errors: [{ message: expect.stringMatching(message), extensions: { code: 'BAD_USER_INPUT' } }] });
+      expect(await subscription.ended(10_000)).toEqual({ completed: true });
+    }
+    await client.dispose();
+    expect(alpha.emulator.calls).toHaveLength(0);
   });
 });

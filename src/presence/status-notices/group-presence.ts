@@ -18,14 +18,22 @@ export interface GroupSummary {
  * needs the IDs), answered from the presence table with no upstream call. One per process.
  */
 export class GroupPresence {
+  private readonly trustOf: (instanceId: string) => NoticeTrust | undefined;
+
+  /**
+   * `trust`: the consumer's, or with several instances (INSTANCES_FILE) each instance's; an instance
+   * whose notices nobody consumes has none, and its groups read as never complete.
+   */
   constructor(
     private readonly table: PresenceTableStore,
-    private readonly trust: NoticeTrust,
-  ) {}
+    trust: NoticeTrust | ((instanceId: string) => NoticeTrust | undefined),
+  ) {
+    this.trustOf = typeof trust === 'function' ? trust : () => trust;
+  }
 
   async summary(instanceId: string, groupId: string): Promise<GroupSummary> {
     assertValidGroupId(groupId);
-    const [count, complete] = await Promise.all([this.table.countGroup(instanceId, groupId), this.complete()]);
+    const [count, complete] = await Promise.all([this.table.countGroup(instanceId, groupId), this.complete(instanceId)]);
     return { ...count, complete };
   }
 
@@ -39,7 +47,8 @@ export class GroupPresence {
     assertPageSize(first);
     const [page, count] = await Promise.all([this.table.listOnline(instanceId, groupId, first, after), this.table.countGroup(instanceId, groupId)]);
     const entries = page.clientIds.length > 0 ? await this.table.getMany(page.clientIds.map((clientId) => ({ instanceId, clientId }))) : [];
-    const statuses = entries.map((entry) => (entry && this.trust.trusts(entry.evidenceAtMs) ? statusOf(entry) : undefined));
+    const trust = this.trustOf(instanceId);
+    const statuses = entries.map((entry) => (entry && trust?.trusts(entry.evidenceAtMs) ? statusOf(entry) : undefined));
     return { ...page, totalCount: count.online, statuses };
   }
 
@@ -48,9 +57,10 @@ export class GroupPresence {
    * began: the verifier and fresh notices get there. Judged over the whole table, not per group, which
    * errs on the side of saying "unsure".
    */
-  private async complete(): Promise<boolean> {
-    const since = this.trust.trustedSinceMs();
-    if (since === undefined || !this.trust.consuming) return false;
+  private async complete(instanceId: string): Promise<boolean> {
+    const trust = this.trustOf(instanceId);
+    const since = trust?.trustedSinceMs();
+    if (trust === undefined || since === undefined || !trust.consuming) return false;
     const unconfirmed = await this.table.leastRecentlyVerified(1, since - 1);
     return unconfirmed.length === 0;
   }

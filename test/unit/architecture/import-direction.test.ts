@@ -18,7 +18,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   graphql: ['presence', 'common', 'config'],
   server: ['common', 'config', 'presence', 'upstream', 'local', 'redis', 'graphql'],
 };
-const COMPOSITION_ROOT = ['main.ts', 'presence-graph.ts', 'presence-core.ts', 'presence-notices.ts'];
+const COMPOSITION_ROOT = ['main.ts', 'presence-graph.ts', 'presence-core.ts', 'presence-notices.ts', 'presence-instance-notices.ts'];
 
 const SRC = resolve(__dirname, '../../../src');
 

@@ -8,7 +8,8 @@ describe('INSTANCES_FILE', () => {
   let directory: string;
   let file: string;
   const keys = { PROD_AK_ID: 'LTAIprod', PROD_AK_SECRET: 'prod-secret-do-not-print', STG_AK_ID: 'LTAIstg', STG_AK_SECRET: 'stg-secret' };
-  const base = { PRESENCE_SOURCE: 'alibaba', ALLOW_ANONYMOUS: 'true', ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true', ...keys };
+  // One replica: the catalogue's status notices would otherwise need REDIS_URL (replicas share one table).
+  const base = { PRESENCE_SOURCE: 'alibaba', ALLOW_ANONYMOUS: 'true', ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true', UPSTREAM_REPLICAS: '1', ...keys };
   const valid = () => ({
     accounts: {
       prod: { accessKeyIdEnv: 'PROD_AK_ID', accessKeySecretEnv: 'PROD_AK_SECRET', batchQps: 80, legacyBudgetKey: true },
@@ -94,12 +95,29 @@ describe('INSTANCES_FILE', () => {
     expect(text).not.toContain('prod-secret-do-not-print');
   });
 
-  it('refuses what the catalogue settles instead: the local source, ONSMQTT_ENDPOINT, a default instance outside it, status notices', () => {
+  it('refuses what the catalogue settles instead: the local source, ONSMQTT_ENDPOINT, a default instance outside it, the single instance\'s status notices', () => {
     expect(refusal(valid(), { PRESENCE_SOURCE: 'local' })).toMatch(/INSTANCES_FILE needs PRESENCE_SOURCE=alibaba/);
     expect(refusal(valid(), { ONSMQTT_ENDPOINT: 'http://127.0.0.1:9000' })).toMatch(/ONSMQTT_ENDPOINT is set but INSTANCES_FILE names each instance's endpoint/);
     expect(refusal(valid(), { MQTT_INSTANCE_ID: 'post-cn-other' })).toMatch(/MQTT_INSTANCE_ID=post-cn-other is not in INSTANCES_FILE/);
     expect(load(valid(), { MQTT_INSTANCE_ID: 'post-cn-prod02' }).defaultInstanceId).toBe('post-cn-prod02');
-    expect(refusal(valid(), { STATUS_NOTICES_URL: 'amqps://host:5671', STATUS_NOTICES_GROUPS: 'GID_a' })).toMatch(/STATUS_NOTICES=on is not supported with INSTANCES_FILE yet/);
+    expect(refusal(valid(), { STATUS_NOTICES_URL: 'amqps://host:5671' })).toMatch(/STATUS_NOTICES_URL is set but INSTANCES_FILE gives each instance its own statusNotices/);
+    expect(refusal(valid(), { STATUS_NOTICES_GROUPS: 'GID_a' })).toMatch(/STATUS_NOTICES_GROUPS is set but INSTANCES_FILE/);
     expect(() => loadConfig({ ...base, INSTANCES_FILE: join(directory, 'absent.json') })).toThrow(/INSTANCES_FILE: cannot read .*absent\.json: ENOENT/);
+  });
+
+  it('consumes the status notices of the instances carrying statusNotices, unless STATUS_NOTICES=off; several replicas need Redis', () => {
+    expect(load(valid()).statusNotices.enabled).toBe(true);
+    expect(load(valid(), { STATUS_NOTICES: 'off' }).statusNotices.enabled).toBe(false);
+    const withQueue = valid();
+    (withQueue.instances['post-cn-prod01'].statusNotices as Record<string, unknown>).queue = 'STATUS-prod01';
+    expect(load(withQueue).instances!.instances['post-cn-prod01'].statusNotices).toMatchObject({ queue: 'STATUS-prod01' });
+
+    const without = valid();
+    delete (without.instances['post-cn-prod01'] as { statusNotices?: unknown }).statusNotices;
+    expect(load(without).statusNotices.enabled).toBe(false);
+    expect(refusal(without, { STATUS_NOTICES: 'on' })).toMatch(/STATUS_NOTICES=on but no instance of INSTANCES_FILE .* has statusNotices/);
+    expect(refusal(valid(), { UPSTREAM_REPLICAS: '3' })).toMatch(/UPSTREAM_REPLICAS=3 need REDIS_URL/);
+    (withQueue.instances['post-cn-prod01'].statusNotices as Record<string, unknown>).queue = 'a queue';
+    expect(refusal(withQueue)).toMatch(/instances\.post-cn-prod01\.statusNotices\.queue must be a queue name/);
   });
 });
