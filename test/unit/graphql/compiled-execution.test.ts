@@ -155,4 +155,28 @@ describe('compiledExecutionPlugin: graphql-jit behind Apollo Server', () => {
     for (let attempt = 0; attempt < 3; attempt++) await run(compiled, operation, 'router');
     expect(compiledRuns.count).toBe(0);
   });
+
+  it('compiles no more documents in a second than its budget allows; the rest run on graphql-js', async () => {
+    const budgeted = new ApolloServer<GraphQLContext>({ schema, plugins: [ApolloServerPluginInlineTraceDisabled(), compiledExecutionPlugin(schema, { maxCompilationsPerSecond: 1 })] });
+    await budgeted.start();
+    const now = jest.spyOn(Date, 'now').mockReturnValue(Date.UTC(2026, 11, 7, 5, 0, 0));
+    try {
+      const compilations = jest.mocked(compileQuery);
+      compilations.mockClear();
+      const first = { name: 'first', query: '{ device(clientId: "GID_demo@@@12") { online } }' };
+      const second = { name: 'second', query: '{ device(clientId: "GID_demo@@@14") { clientId } }' };
+      for (let attempt = 0; attempt < 3; attempt++) {
+        expect((await run(budgeted, first)).result).toEqual({ data: { device: { online: true } } });
+        expect((await run(budgeted, second)).result).toEqual({ data: { device: { clientId: 'GID_demo@@@14' } } });
+      }
+      expect(compilations).toHaveBeenCalledTimes(1);
+      // The next second has budget again.
+      now.mockReturnValue(Date.UTC(2026, 11, 7, 5, 0, 1));
+      await run(budgeted, second);
+      expect(compilations).toHaveBeenCalledTimes(2);
+    } finally {
+      now.mockRestore();
+      await budgeted.stop();
+    }
+  });
 });
