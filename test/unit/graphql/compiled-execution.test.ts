@@ -18,8 +18,8 @@ jest.mock('graphql-jit', () => {
   return {
     ...actual,
     compileQuery: jest.fn((...args: Parameters<typeof actual.compileQuery>) => {
-      const result = actual.compileQuery(...args);
-      if (!actual.isCompiledQuery(result)) return result;
+      const result = actual.compileQuery(...args) as ReturnType<typeof actual.compileQuery>;
+      if (!('query' in result)) return result;
       const query = result.query;
       return Object.assign(result, {
         query: (...queryArgs: Parameters<typeof query>) => {
