@@ -7,6 +7,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -115,26 +116,17 @@ function visitRequestedDevices(
   visit: (clientId: unknown, instanceId: unknown, fields: number) => void,
   unresolvable: (typename: unknown) => void = () => undefined,
 ): void {
-  const operation = getOperationAST(document, operationName);
-  const rootType = operation ? schema.getRootType(operation.operation) : undefined;
-  if (!operation || !rootType) return;
-  const values = variableValues(schema, operation, variables);
+  const plan = planOf(schema, document, operationName);
+  if (!plan) return;
+  const values = variableValues(schema, plan.operation, variables);
   if (!values) return; // variables that do not coerce: Apollo refuses the operation, nothing runs
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  const counted = new Map<string, number>();
-  for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
-    const definition = DEVICE_ROOT_FIELDS.has(field.name.value) ? rootType.getFields()[field.name.value] : undefined;
-    if (!definition) continue;
+  for (const { field, definition, fields } of plan.deviceFields) {
     let args: Record<string, unknown>;
     try {
       args = getArgumentValues(definition, field, values);
     } catch {
       continue; // invalid arguments: the field fails before its resolver runs
     }
-    const fields = field.selectionSet ? countFields(field.selectionSet, fragments, counted) : 1;
     switch (field.name.value) {
       case 'device':
         visit(args.clientId, args.instanceId, fields);
@@ -162,6 +154,52 @@ function visitRequestedDevices(
         break;
     }
   }
+}
+
+/** What the walk reads of the document alone: worked out once per parsed document and operation. */
+interface OperationPlan {
+  operation: OperationDefinitionNode;
+  /** The root fields that ask about devices, with the fields selected on each device. */
+  deviceFields: Array<{ field: FieldNode; definition: GraphQLField<unknown, unknown>; fields: number }>;
+}
+
+/**
+ * Per schema, per parsed document (Apollo's document cache and the WebSocket/SSE one hand back the same
+ * object for the same text, and let it go when they evict it), per operation name: only the arguments,
+ * which depend on the variables, are read again for each request.
+ */
+const plans = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, OperationPlan | null>>>();
+
+function planOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): OperationPlan | undefined {
+  let bySchema = plans.get(schema);
+  if (!bySchema) plans.set(schema, (bySchema = new WeakMap()));
+  let byName = bySchema.get(document);
+  if (!byName) bySchema.set(document, (byName = new Map()));
+  const name = operationName ?? '';
+  let plan = byName.get(name);
+  if (plan === undefined) {
+    plan = planOperation(schema, document, operationName) ?? null;
+    byName.set(name, plan);
+  }
+  return plan ?? undefined;
+}
+
+function planOperation(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): OperationPlan | undefined {
+  const operation = getOperationAST(document, operationName);
+  const rootType = operation ? schema.getRootType(operation.operation) : undefined;
+  if (!operation || !rootType) return undefined;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const counted = new Map<string, number>();
+  const deviceFields: OperationPlan['deviceFields'] = [];
+  for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
+    const definition = DEVICE_ROOT_FIELDS.has(field.name.value) ? rootType.getFields()[field.name.value] : undefined;
+    if (!definition) continue;
+    deviceFields.push({ field, definition, fields: field.selectionSet ? countFields(field.selectionSet, fragments, counted) : 1 });
+  }
+  return { operation, deviceFields };
 }
 
 // presenceChanged: each of its devices sends events carrying the whole selection, the first at once.
