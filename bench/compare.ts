@@ -35,7 +35,7 @@ export async function compare(otherCheckout: string, rounds: number, seconds: nu
           const after = await server.stats();
           figures[which].rps.push(run.requestsPerSecond);
           figures[which].cpu.push((after.cpuMicros - before.cpuMicros) / run.completed);
-          log(`compare: ${devices} devices, round ${round + 1}, ${which}: ${fmt(run.requestsPerSecond)} req/s`);
+          log(`compare: ${devices} devices, round ${round + 1}, ${which}: ${fmt(run.requestsPerSecond)} req/s, ${fmt(figures[which].cpu.at(-1)!)} µs CPU/request`);
         }
       }
       const [otherRps, oursRps] = [median(figures.other.rps), median(figures.ours.rps)];
