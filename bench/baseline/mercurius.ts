@@ -12,44 +12,18 @@
 import Fastify from 'fastify';
 import mercurius from 'mercurius';
 import { failStart, serveCommands } from '../lib/child';
-
-const schema = /* GraphQL */ `
-  type Query {
-    device(clientId: ID!, instanceId: String): Device!
-    devices(clientIds: [ID!]!, instanceId: String): [Device!]!
-  }
-  type Device {
-    clientId: ID!
-    instanceId: String!
-    online: Boolean
-  }
-`;
-
-interface Device {
-  clientId: string;
-  instanceId: string;
-}
+import { DEVICES_TYPE_DEFS, deviceQueryResolvers, onlineStatuses, type Device } from './devices-schema';
 
 async function main(): Promise<void> {
   const defaultInstanceId = process.env.BENCH_INSTANCE_ID ?? 'mqtt-local-dev';
   const jit = process.env.BENCH_JIT === '1' ? 1 : 0;
-  const statuses = new Map<string, boolean>();
-  for (const clientId of (process.env.BENCH_ONLINE_IDS ?? '').split(',').filter(Boolean)) statuses.set(`${defaultInstanceId}\n${clientId}`, true);
+  const statuses = onlineStatuses(defaultInstanceId);
 
   const app = Fastify({ logger: false });
   await app.register(mercurius, {
-    schema,
+    schema: DEVICES_TYPE_DEFS,
     jit,
-    resolvers: {
-      Query: {
-        device: (_: unknown, args: { clientId: string; instanceId?: string }): Device => ({
-          clientId: args.clientId,
-          instanceId: args.instanceId ?? defaultInstanceId,
-        }),
-        devices: (_: unknown, args: { clientIds: string[]; instanceId?: string }): Device[] =>
-          args.clientIds.map((clientId) => ({ clientId, instanceId: args.instanceId ?? defaultInstanceId })),
-      },
-    },
+    resolvers: { Query: deviceQueryResolvers(defaultInstanceId) },
     loaders: {
       Device: {
         // One call per request for every device's `online`, de-duplicated by Mercurius's loader cache.
