@@ -4,7 +4,7 @@ import { stopAll } from './lib/processes';
 import { demoIds, devicesBody } from './lib/queries';
 import { table } from './lib/report';
 import { fmt, median } from './lib/stats';
-import { startLocalHost, startService, type ServiceProcess } from './lib/topology';
+import { startDeployedService, startLocalHost, type ServiceProcess } from './lib/topology';
 
 /**
  * `npm run bench -- --compare=<checkout>`: this build of the service against another checkout's build
@@ -15,27 +15,27 @@ import { startLocalHost, startService, type ServiceProcess } from './lib/topolog
 export async function compare(otherCheckout: string, rounds: number, seconds: number, log: (message: string) => void): Promise<string> {
   const otherScript = join(resolve(otherCheckout), 'dist', 'bench', 'servers', 'presence-service.js');
   const local = await startLocalHost({ demoDevices: 50 });
-  let other: ServiceProcess | undefined;
-  let ours: ServiceProcess | undefined;
+  let other: (ServiceProcess & { headers: Record<string, string> }) | undefined;
+  let ours: (ServiceProcess & { headers: Record<string, string> }) | undefined;
   const rows: Array<Array<string | number>> = [];
   try {
-    const env = { PRESENCE_CACHE_TTL_MS: '3600000' };
-    other = await startService(local, env, { name: `service from ${otherCheckout}`, script: otherScript });
-    ours = await startService(local, env, { name: 'service from this checkout' });
+    // Both as deployed (API key, limits, metrics; the layer-overhead scenario's settings).
+    other = await startDeployedService(local, { name: `service from ${otherCheckout}`, script: otherScript });
+    ours = await startDeployedService(local, { name: 'service from this checkout' });
     for (const devices of [10, 100]) {
       const body = devicesBody(demoIds(devices));
-      await warmUp(other.info.url, body, 3);
-      await warmUp(ours.info.url, body, 3);
+      await warmUp(other.info.url, body, 3, other.headers);
+      await warmUp(ours.info.url, body, 3, ours.headers);
       const figures = { other: { rps: [] as number[], cpu: [] as number[] }, ours: { rps: [] as number[], cpu: [] as number[] } };
       for (let round = 0; round < rounds; round++) {
         for (const which of round % 2 === 0 ? (['other', 'ours'] as const) : (['ours', 'other'] as const)) {
           const server = which === 'ours' ? ours : other;
           const before = await server.stats();
-          const run = await runLoad({ url: server.info.url, connections: 32, durationSeconds: seconds, body });
+          const run = await runLoad({ url: server.info.url, connections: 32, durationSeconds: seconds, body, headers: server.headers });
           const after = await server.stats();
           figures[which].rps.push(run.requestsPerSecond);
           figures[which].cpu.push((after.cpuMicros - before.cpuMicros) / run.completed);
-          log(`compare: ${devices} devices, round ${round + 1}, ${which}: ${fmt(run.requestsPerSecond)} req/s`);
+          log(`compare: ${devices} devices, round ${round + 1}, ${which}: ${fmt(run.requestsPerSecond)} req/s, ${fmt(figures[which].cpu.at(-1)!)} µs CPU/request`);
         }
       }
       const [otherRps, oursRps] = [median(figures.other.rps), median(figures.ours.rps)];

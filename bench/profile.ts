@@ -4,7 +4,7 @@ import { runLoad, warmUp } from './lib/load';
 import { stopAll, type ServerProcess } from './lib/processes';
 import { demoIds, devicesBody } from './lib/queries';
 import { fmt } from './lib/stats';
-import { startBareBaseline, startLocalHost, startService } from './lib/topology';
+import { startBareBaseline, startDeployedService, startLocalHost } from './lib/topology';
 
 interface ProfileNode {
   id: number;
@@ -29,14 +29,14 @@ export async function profile(
   const local = await startLocalHost({ demoDevices: 50 });
   let server: ServerProcess<{ url: string }> | undefined;
   try {
-    server =
-      target === 'ours'
-        ? await startService(local, { PRESENCE_CACHE_TTL_MS: '3600000' }, { execArgv })
-        : await startBareBaseline(local.info.instanceId, local.info.demoDevices, { execArgv });
+    // The service as deployed (API key, limits, metrics), as the layer-overhead scenario measures it.
+    const deployed = target === 'ours' ? await startDeployedService(local, { execArgv }) : undefined;
+    server = deployed ?? (await startBareBaseline(local.info.instanceId, local.info.demoDevices, { execArgv }));
+    const headers = deployed?.headers;
     const body = devicesBody(demoIds(devices));
-    await warmUp(server.info.url, body, 3);
+    await warmUp(server.info.url, body, 3, headers);
     log(`profiling ${target}: ${seconds} s of all-cached ${devices}-device queries`);
-    const result = await runLoad({ url: server.info.url, connections: 32, durationSeconds: seconds, body });
+    const result = await runLoad({ url: server.info.url, connections: 32, durationSeconds: seconds, body, headers });
     log(`${fmt(result.requestsPerSecond)} requests/s while profiling (the profiler itself slows the server)`);
   } finally {
     await stopAll([server, local]);

@@ -193,10 +193,14 @@ function render(
     '',
     'The npm script compiles (`tsc -p bench/tsconfig.json`) and runs `dist/bench/run.js`: the same compiled JavaScript ' +
       '`npm start` runs, not ts-node. Everything is on loopback. Each server under test runs in a process of its own ' +
-      '(`child_process.fork` of `dist/bench/servers/presence-service.js` or `dist/bench/baseline/bare-apollo.js`), configured ' +
+      '(`child_process.fork` of `dist/bench/servers/presence-service.js` or of a baseline in `dist/bench/baseline/`: Mercurius with and without jit, bare Apollo, the raw HTTP floor), configured ' +
       'only through its environment like a deployment (`NODE_ENV=production`, `LOG_LEVEL=warn`, `PRESENCE_SOURCE=alibaba` ' +
-      'pointed at the local instance; `ALLOW_ANONYMOUS=true`, `CALLER_LOOKUPS_PER_SECOND=0` and `CALLER_OPERATIONS_PER_SECOND=0` because all load comes from ' +
-      'one anonymous caller). The local instance (aedes broker and OpenAPI emulator, `dist/bench/servers/local-instance-host.js`) ' +
+      'pointed at the local instance). The all-cached comparisons (layer overhead, `--profile`, `--compare`) run it as deployed: ' +
+      '`AUTH_MODE=apikey` with a key scoped to the local instance and the demo group, every limit and the metrics on, and the ' +
+      'benchmark\'s caller given an operation share that fits its load (`CALLER_OPERATIONS_PER_SECOND`, the setting a deployment ' +
+      'would use; `CALLER_LOOKUPS_PER_SECOND` at its default 250, which cached answers do not spend). The other scenarios load it as ' +
+      'one anonymous caller (`ALLOW_ANONYMOUS=true`, `CALLER_LOOKUPS_PER_SECOND=0`, `CALLER_OPERATIONS_PER_SECOND=0`), as they ' +
+      'measure the upstream side. The local instance (aedes broker and OpenAPI emulator, `dist/bench/servers/local-instance-host.js`) ' +
       'runs in another process, and its emulator log is what counts upstream calls. The load generator, autocannon\'s ' +
       'programmatic API, runs in the orchestrator process. ' +
       `With ${machine.cores} cores, the server under test and the load generator each get about one; the local instance ` +

@@ -19,23 +19,8 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import DataLoader from 'dataloader';
 import { createAlibabaSessionApi } from '../../src/upstream/alibaba-session-api';
 import { failStart, serveCommands } from '../lib/child';
+import { DEVICES_TYPE_DEFS, deviceQueryResolvers, onlineStatuses, type Device } from './devices-schema';
 
-const typeDefs = /* GraphQL */ `
-  type Query {
-    device(clientId: ID!, instanceId: String): Device!
-    devices(clientIds: [ID!]!, instanceId: String): [Device!]!
-  }
-  type Device {
-    clientId: ID!
-    instanceId: String!
-    online: Boolean
-  }
-`;
-
-interface Device {
-  clientId: string;
-  instanceId: string;
-}
 interface Context {
   /** One per request, like the service's RequestPresence. */
   online: DataLoader<string, boolean>;
@@ -44,20 +29,12 @@ interface Context {
 async function main(): Promise<void> {
   const defaultInstanceId = process.env.BENCH_INSTANCE_ID ?? 'mqtt-local-dev';
   // Shared by every request: the "cache", already warm.
-  const statuses = new Map<string, boolean>();
-  for (const clientId of (process.env.BENCH_ONLINE_IDS ?? '').split(',').filter(Boolean)) statuses.set(`${defaultInstanceId}\n${clientId}`, true);
+  const statuses = onlineStatuses(defaultInstanceId);
 
   const server = new ApolloServer<Context>({
-    typeDefs,
+    typeDefs: DEVICES_TYPE_DEFS,
     resolvers: {
-      Query: {
-        device: (_: unknown, args: { clientId: string; instanceId?: string }): Device => ({
-          clientId: args.clientId,
-          instanceId: args.instanceId ?? defaultInstanceId,
-        }),
-        devices: (_: unknown, args: { clientIds: string[]; instanceId?: string }): Device[] =>
-          args.clientIds.map((clientId) => ({ clientId, instanceId: args.instanceId ?? defaultInstanceId })),
-      },
+      Query: deviceQueryResolvers(defaultInstanceId),
       Device: {
         online: (device: Device, _: unknown, ctx: Context) => ctx.online.load(`${device.instanceId}\n${device.clientId}`),
       },

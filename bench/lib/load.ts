@@ -9,10 +9,10 @@ export interface LoadOptions {
   body: string | (() => string);
   /** Open loop: requests per second over all connections. */
   ratePerSecond?: number;
+  /** Headers sent besides the JSON content type (an API key). */
+  headers?: Record<string, string>;
   /** Parse responses that carry `errors` and count their `extensions.code` (costs client CPU). */
   countErrorCodes?: boolean;
-  /** More request headers (credentials), beside the JSON content type. */
-  headers?: Record<string, string>;
 }
 
 export interface LoadResult {
@@ -92,6 +92,6 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
 }
 
 /** A short unmeasured run: lets V8 optimise the server's hot path before a measured round. */
-export async function warmUp(url: string, body: string, seconds = 2): Promise<void> {
-  await runLoad({ url, connections: 16, durationSeconds: seconds, body });
+export async function warmUp(url: string, body: string, seconds = 2, headers?: Record<string, string>): Promise<void> {
+  await runLoad({ url, connections: 16, durationSeconds: seconds, body, headers });
 }

@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { SessionAction } from '../../src/presence/session-api';
 import type { CompactCall, LocalInstanceInfo } from '../servers/local-instance-host';
 import { startServer, type ServerProcess } from './processes';
@@ -65,6 +66,39 @@ export function startService(
 }
 
 /**
+ * The benchmark caller's share of operations per second (CALLER_OPERATIONS_PER_SECOND): above what one
+ * replica answers on this machine, as a deployment would set it for a caller that sends this load.
+ * Its lookup share stays the default (250/s): all-cached answers do not spend it.
+ */
+export const DEPLOYED_OPERATIONS_PER_SECOND = 50_000;
+
+/**
+ * The service as deployed: production (the topology's default), API key auth with a key scoped to the
+ * local instance and the demo group, every limit and the metrics on, statuses cached for an hour (the
+ * all-cached scenarios), and the caller's operation share set to fit the load. `headers` carry the key.
+ */
+export async function startDeployedService(
+  local: LocalHost,
+  options: { name?: string; execArgv?: string[]; script?: string } = {},
+): Promise<ServiceProcess & { headers: Record<string, string> }> {
+  const apiKey = randomBytes(24).toString('base64url');
+  const sha256 = createHash('sha256').update(apiKey, 'utf8').digest('hex');
+  const service = await startService(
+    local,
+    {
+      PRESENCE_CACHE_TTL_MS: '3600000',
+      ALLOW_ANONYMOUS: 'false',
+      AUTH_MODE: 'apikey',
+      API_KEYS: JSON.stringify([{ name: 'bench', sha256, instances: [local.info.instanceId], groups: ['GID_demo'] }]),
+      CALLER_OPERATIONS_PER_SECOND: String(DEPLOYED_OPERATIONS_PER_SECOND),
+      CALLER_LOOKUPS_PER_SECOND: '250',
+    },
+    options,
+  );
+  return Object.assign(service, { headers: { 'x-api-key': apiKey } });
+}
+
+/**
  * The bare Apollo Server + DataLoader baseline, with `onlineIds` online in its Map; or, given `upstream`
  * (the local instance), asking it for every key, uncached.
  */
@@ -86,9 +120,20 @@ export function startBareBaseline(
   });
 }
 
-/** The HTTP floor (baseline/http-floor.ts): node:http answering the same JSON with no GraphQL at all. */
-export function startHttpFloor(): Promise<ServiceProcess> {
-  return startServer('baseline/http-floor.js', { name: 'HTTP floor', env: baseEnv() });
+/**
+ * The HTTP floor (baseline/http-floor.ts): node:http answering the same JSON with no GraphQL at all;
+ * `onlineIds` answer online, as the other servers' demo devices do.
+ */
+export function startHttpFloor(onlineIds: readonly string[] = []): Promise<ServiceProcess> {
+  return startServer('baseline/http-floor.js', { name: 'HTTP floor', env: { ...baseEnv(), BENCH_ONLINE_IDS: onlineIds.join(',') } });
+}
+
+/** Mercurius 16 on fastify 5 with its loaders (baseline/mercurius.ts), with graphql-jit (`jit: 1`) or without. */
+export function startMercuriusBaseline(instanceId: string, onlineIds: readonly string[], options: { jit: boolean }): Promise<ServiceProcess> {
+  return startServer('baseline/mercurius.js', {
+    name: options.jit ? 'Mercurius baseline (jit)' : 'Mercurius baseline (no jit)',
+    env: { ...baseEnv(), BENCH_INSTANCE_ID: instanceId, BENCH_ONLINE_IDS: onlineIds.join(','), BENCH_JIT: options.jit ? '1' : '0' },
+  });
 }
 
 /**

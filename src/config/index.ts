@@ -5,7 +5,7 @@
  * with a message naming the variable and the value, so an operator fixes the deployment rather than
  * debugging the service.
  */
-import { ConfigError, deepFreeze, integer, oneOf, text, type Env } from './env';
+import { ConfigError, deepFreeze, flag, integer, oneOf, text, type Env } from './env';
 import { instanceCatalogue, type InstanceCatalogue } from './instances';
 import { localInstancesConfig, type LocalInstancesConfig } from './local-instances';
 import { localInstanceConfig, type LocalInstanceConfig } from './local';
@@ -42,6 +42,11 @@ export interface AppConfig extends RedisSettings {
   web: WebConfig;
   security: SecurityConfig;
   statusNotices: StatusNoticesConfig;
+  /**
+   * COMPILED_EXECUTION: hot query operations run as graphql-jit code behind Apollo (graphql/compiled-
+   * execution.ts); off, graphql-js runs every operation. The answers are the same either way.
+   */
+  compiledExecution: boolean;
   /** INSTANCES_FILE: accounts and instances (docs/instances.md); undefined: the single-instance variables. */
   instances?: InstanceCatalogue;
 }
@@ -70,6 +75,7 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     web: webConfig(env, { nodeEnv, host, port, anonymous: security.authMode === 'none' }),
     security,
     statusNotices: statusNoticesConfig(env, source, local.noticesUrl, catalogued),
+    compiledExecution: flag(env, 'COMPILED_EXECUTION', true),
   };
   if (catalogued) config.instances = catalogue(env, config);
   assertNoticesShared(config);

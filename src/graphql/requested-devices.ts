@@ -1,17 +1,6 @@
-import {
-  getArgumentValues,
-  getOperationAST,
-  getVariableValues,
-  isUnionType,
-  Kind,
-  type DocumentNode,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { getArgumentValues, getVariableValues, isUnionType, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { PresenceKeyMap } from '../presence/presence-key-map';
+import { planOf } from './device-fields-plan';
 import { parseDeviceGlobalId } from './device-id';
 
 /**
@@ -115,26 +104,17 @@ function visitRequestedDevices(
   visit: (clientId: unknown, instanceId: unknown, fields: number) => void,
   unresolvable: (typename: unknown) => void = () => undefined,
 ): void {
-  const operation = getOperationAST(document, operationName);
-  const rootType = operation ? schema.getRootType(operation.operation) : undefined;
-  if (!operation || !rootType) return;
-  const values = variableValues(schema, operation, variables);
+  const plan = planOf(schema, document, operationName);
+  if (!plan) return;
+  const values = variableValues(schema, plan.operation, variables);
   if (!values) return; // variables that do not coerce: Apollo refuses the operation, nothing runs
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const definition of document.definitions) {
-    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  }
-  const counted = new Map<string, number>();
-  for (const field of rootFields(operation.selectionSet, fragments, new Set())) {
-    const definition = DEVICE_ROOT_FIELDS.has(field.name.value) ? rootType.getFields()[field.name.value] : undefined;
-    if (!definition) continue;
+  for (const { field, definition, fields } of plan.deviceFields) {
     let args: Record<string, unknown>;
     try {
       args = getArgumentValues(definition, field, values);
     } catch {
       continue; // invalid arguments: the field fails before its resolver runs
     }
-    const fields = field.selectionSet ? countFields(field.selectionSet, fragments, counted) : 1;
     switch (field.name.value) {
       case 'device':
         visit(args.clientId, args.instanceId, fields);
@@ -166,11 +146,6 @@ function visitRequestedDevices(
     }
   }
 }
-
-// presenceChanged: each of its devices sends events carrying the whole selection, the first at once.
-// onlineDevices: a page of `first` devices, each carrying the connection's whole selection (an upper bound).
-// node, nodes: a device per global ID, of whatever instance it names.
-const DEVICE_ROOT_FIELDS = new Set(['device', 'devices', 'node', 'nodes', '_entities', 'presenceChanged', 'onlineDevices']);
 
 /**
  * A device asked for by its global ID: counted under the instance and Client ID it names, as its
@@ -204,64 +179,6 @@ function variableValues(
   if (!definitions.some((definition) => definition.defaultValue && !Object.hasOwn(given, definition.variable.name.value))) return given;
   const coerced = getVariableValues(schema, definitions, given, { maxErrors: 1 });
   return coerced.coerced;
-}
-
-/**
- * Fields selected on each device, at every depth, through fragments; each alias is a field. Like
- * execution, a fragment spread twice in one selection set counts once; @skip / @include are not
- * evaluated, nor fields of one name merged: an upper bound. Each fragment is counted once (`counted`),
- * so fragments spreading fragments cannot make this walk, as opposed to the count, grow exponentially.
- */
-function countFields(
-  selectionSet: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  counted: Map<string, number>,
-  spread = new Set<string>(),
-): number {
-  let count = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      count += 1 + (selection.selectionSet ? countFields(selection.selectionSet, fragments, counted) : 0);
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      count += countFields(selection.selectionSet, fragments, counted, spread);
-    } else {
-      const name = selection.name.value;
-      if (spread.has(name)) continue;
-      spread.add(name);
-      let fields = counted.get(name);
-      if (fields === undefined) {
-        // 0 while counting: a cycle (a validation error, nothing runs) must not loop here.
-        counted.set(name, 0);
-        const fragment = fragments.get(name);
-        fields = fragment ? countFields(fragment.selectionSet, fragments, counted) : 0;
-        counted.set(name, fields);
-      }
-      count += fields;
-    }
-  }
-  return count;
-}
-
-/** The root fields of a selection set, through fragment spreads and inline fragments. */
-function* rootFields(
-  selectionSet: SelectionSetNode,
-  fragments: Map<string, FragmentDefinitionNode>,
-  visited: Set<string>,
-): Generator<FieldNode> {
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      yield selection;
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      yield* rootFields(selection.selectionSet, fragments, visited);
-    } else {
-      const name = selection.name.value;
-      const fragment = fragments.get(name);
-      if (fragment && !visited.has(name)) {
-        visited.add(name);
-        yield* rootFields(fragment.selectionSet, fragments, visited);
-      }
-    }
-  }
 }
 
 /** A member of federation's `_Entity` union: a type `_entities` can resolve. */

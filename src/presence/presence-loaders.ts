@@ -89,7 +89,10 @@ export class RequestPresence {
   loadNow(key: PresenceKey): PresenceStatus | undefined {
     if (!this.lookup.cachedNow) return undefined;
     const known = this.admitted.get(key);
-    if (known !== undefined && known !== true) return known;
+    // Already let through to the loader: its answer is this request's, even if the cache has since
+    // been filled (a second execution of the operation over this context must see the same status).
+    if (known === true) return undefined;
+    if (known !== undefined) return known;
     const refusal = this.refusalOf(key);
     if (refusal !== undefined) throw refusal;
     const status = this.lookup.cachedNow(key);

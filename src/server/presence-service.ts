@@ -4,6 +4,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { createServer, type Server } from 'node:http';
 import type { AppConfig } from '../config';
 import type { GraphQLContext } from '../graphql/context';
+import { compiledExecutionPlugin } from '../graphql/compiled-execution';
 import { formatGraphQLError } from '../graphql/errors';
 import { buildPresenceSchema } from '../graphql/schema';
 import { scopePredicate } from '../presence/caller-scope';
@@ -86,9 +87,9 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   const authRefusals = new AuthRefusalLog(logger);
   const connectionRefusals = new ConnectionRefusalLog(logger);
   const apollo = new ApolloServer<GraphQLContext>({
-    // Executed by graphql-js. Not graphql-jit through the gateway interface (its one hook for another
-    // executor): Apollo's gateway path keeps every request's objects alive until the next full GC,
-    // which cost more than the compiled code saved (BENCHMARKS.md, performance pass, fourth pass).
+    // Schema mode: graphql-js, with hot queries answered by graphql-jit through a plugin
+    // (compiledExecutionPlugin below), not through the gateway interface, whose per-request wrapper
+    // kept every request's objects alive until the next full GC (bench/perf-pass.md, fourth pass).
     schema,
     // A JSON array of operations is one request: one context, one loader, one ID budget (operation-batches.ts).
     allowBatchedHttpRequests: true,
@@ -121,6 +122,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       errorLogging(errorLog),
       // Per-field timings only for INLINE_TRACE_CALLERS (a federation router), never for anyone asking.
       ...inlineTracesPlugins(config.security.inlineTraceCallers),
+      // Last: every check above has run when it answers. Traced callers get graphql-js, whose field hooks time.
+      ...(config.compiledExecution ? [compiledExecutionPlugin(schema, { skip: tracedCaller(config.security.inlineTraceCallers) })] : []),
     ],
   });
   await apollo.start();
@@ -275,6 +278,13 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       connectionRefusals.close();
     },
   };
+}
+
+/** Requests whose per-field timings Apollo's inline trace plugin may record (INLINE_TRACE_CALLERS). */
+function tracedCaller(callers: readonly string[]): ((request: { contextValue: GraphQLContext }) => boolean) | undefined {
+  if (callers.length === 0) return undefined;
+  const traced = new Set(callers);
+  return ({ contextValue }) => traced.has(contextValue.caller.name);
 }
 
 function requestLimits(config: Readonly<AppConfig>) {

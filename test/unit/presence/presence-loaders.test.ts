@@ -163,6 +163,19 @@ describe('RequestPresence', () => {
       expect(lookup.calls).toEqual([]);
     });
 
+    it('keeps a status the loader answered for the request: loadNow leaves the key to load once the cache holds it', async () => {
+      const cached = new Map<string, PresenceStatus>();
+      const lookup = new CachingLookup(cached);
+      const presence = new RequestPresence(lookup, { maxIdsPerRequest: 100 });
+      expect(presence.loadNow(key(1))).toBeUndefined();
+      const loaded = await presence.load(key(1));
+      // The lookup has since cached a different status (as the dispatcher caches what it fetched).
+      cached.set(key(1).clientId, { ...loaded, origin: 'cache' });
+      expect(presence.loadNow(key(1))).toBeUndefined();
+      await expect(presence.load(key(1))).resolves.toBe(loaded);
+      expect(lookup.calls).toEqual([['lookup', [key(1).clientId]]]);
+    });
+
     it('throws the typed error of a refused key, before asking the lookup, and counts answered keys against the cap', () => {
       const lookup = new CachingLookup(new Map([[key(1).clientId, status(true)], [key(2).clientId, status(true)]]));
       const presence = new RequestPresence(lookup, { maxIdsPerRequest: 1, scope: (k) => k.clientId !== key(3).clientId });
