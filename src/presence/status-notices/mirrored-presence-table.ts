@@ -75,7 +75,8 @@ export class MirroredPresenceTable implements PresenceTableStore {
     missing.forEach((index, i) => {
       const entry = read[i];
       found[index] = entry;
-      if (entry) this.keep({ key: keys[index], entry, readAtMs });
+      // A key of its own: the caller's may be a request's object (a Device), not to be kept alive here.
+      if (entry) this.keep({ key: { instanceId: keys[index].instanceId, clientId: keys[index].clientId }, entry, readAtMs });
     });
     return found;
   }
