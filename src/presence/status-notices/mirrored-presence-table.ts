@@ -1,6 +1,5 @@
 import { systemClock, type Clock } from '../clock';
 import { assertNumberOption } from '../options';
-import { PresenceKeyMap } from '../presence-key-map';
 import { presenceKeyId, type PresenceKey } from '../types';
 import type { PresenceChangeFeed } from './presence-change-feed';
 import type { ApplyResult, GroupCount, OnlinePage, PresenceTableStore, TableEntry } from './presence-table';
@@ -22,7 +21,6 @@ export interface MirroredPresenceTableOptions {
 }
 
 interface Mirrored {
-  key: PresenceKey;
   entry: TableEntry;
   readAtMs: number;
 }
@@ -38,10 +36,7 @@ interface Mirrored {
  */
 export class MirroredPresenceTable implements PresenceTableStore {
   private readonly shared: PresenceTableStore;
-  /** Found by key without building an id string (a read of every device of every query)... */
-  private readonly entries = new PresenceKeyMap<Mirrored>();
-  /** ...and kept in the order they were read, by id, for eviction: a Map keeps insertion order. */
-  private readonly readOrder = new Map<string, Mirrored>();
+  private readonly entries = new Map<string, Mirrored>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: Clock;
@@ -54,14 +49,15 @@ export class MirroredPresenceTable implements PresenceTableStore {
     assertNumberOption('MirroredPresenceTable', 'ttlMs', this.ttlMs, { min: 0 });
     assertNumberOption('MirroredPresenceTable', 'maxEntries', this.maxEntries, { min: 1, integer: true });
     this.now = options.now ?? systemClock;
-    this.unsubscribe = options.feed.subscribe((change) => this.forget(change.key));
+    this.unsubscribe = options.feed.subscribe((change) => this.entries.delete(presenceKeyId(change.key)));
   }
 
   getNow(key: PresenceKey): TableEntry | undefined {
-    const held = this.entries.get(key);
+    const id = presenceKeyId(key);
+    const held = this.entries.get(id);
     if (!held) return undefined;
     if (this.now() - held.readAtMs < this.ttlMs) return held.entry;
-    this.forget(key);
+    this.entries.delete(id);
     return undefined;
   }
 
@@ -75,8 +71,7 @@ export class MirroredPresenceTable implements PresenceTableStore {
     missing.forEach((index, i) => {
       const entry = read[i];
       found[index] = entry;
-      // A key of its own: the caller's may be a request's object (a Device), not to be kept alive here.
-      if (entry) this.keep({ key: { instanceId: keys[index].instanceId, clientId: keys[index].clientId }, entry, readAtMs });
+      if (entry) this.keep(presenceKeyId(keys[index]), { entry, readAtMs });
     });
     return found;
   }
@@ -108,7 +103,6 @@ export class MirroredPresenceTable implements PresenceTableStore {
   close(): void {
     this.unsubscribe();
     this.entries.clear();
-    this.readOrder.clear();
   }
 
   /**
@@ -116,24 +110,19 @@ export class MirroredPresenceTable implements PresenceTableStore {
    * before the write, and again after it, in case a read that started before the write kept its answer.
    */
   private async forgetAround(key: PresenceKey, write: () => Promise<ApplyResult>): Promise<ApplyResult> {
-    this.forget(key);
+    const id = presenceKeyId(key);
+    this.entries.delete(id);
     try {
       return await write();
     } finally {
-      this.forget(key);
+      this.entries.delete(id);
     }
   }
 
-  private keep(mirrored: Mirrored): void {
-    const id = presenceKeyId(mirrored.key);
-    this.readOrder.delete(id);
-    this.readOrder.set(id, mirrored);
-    this.entries.set(mirrored.key, mirrored);
-    // The first in readOrder is the one read longest ago.
-    if (this.readOrder.size > this.maxEntries) this.forget((this.readOrder.values().next().value as Mirrored).key);
-  }
-
-  private forget(key: PresenceKey): void {
-    if (this.entries.delete(key)) this.readOrder.delete(presenceKeyId(key));
+  private keep(id: string, mirrored: Mirrored): void {
+    this.entries.delete(id);
+    this.entries.set(id, mirrored);
+    // A Map keeps insertion order: the first key is the one read longest ago.
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 }
