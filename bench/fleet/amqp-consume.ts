@@ -5,7 +5,7 @@ import { createLogger } from '../../src/common/logger';
 import { amqpLogin } from '../../src/upstream/status-notices/amqp-login';
 import { StatusNoticeConsumer } from '../../src/upstream/status-notices/status-notice-consumer';
 import { sleep } from '../lib/stats';
-import { addSignedUser, deleteUser, RABBITMQ_CONSUMER_URL, RABBITMQ_SETUP_URL } from './rabbitmq';
+import { addSignedUser, deleteUser, RABBITMQ_CONSUMER_URL, RABBITMQ_SETUP_URL, rabbitmqCpuMicros } from './rabbitmq';
 import { FLEET_GROUPS, FLEET_INSTANCE, redisCpuMicros, replicaSink } from './table-fill';
 
 export interface ConsumeRun {
@@ -15,6 +15,8 @@ export interface ConsumeRun {
   perSecond: number;
   clientCpuMicrosPerNotice: number;
   redisCpuMicrosPerNotice?: number;
+  /** RabbitMQ's CPU over the timed consume, µs per notice (when the broker runs on this machine). */
+  brokerCpuMicrosPerNotice?: number;
 }
 
 export interface AmqpFigures {
@@ -47,6 +49,7 @@ export async function consumeThroughRabbitMQ(redis: Redis, count: number, log: (
   setupUrl.pathname = '/MQTT';
   const connection = await amqp.connect(setupUrl.href);
   const channel = await connection.createConfirmChannel();
+  const brokerCpu = await rabbitmqCpuMicros();
   await addSignedUser(login.username, login.password);
   try {
     await channel.assertQueue(queue, { durable: false });
@@ -64,7 +67,7 @@ export async function consumeThroughRabbitMQ(redis: Redis, count: number, log: (
 
     // The floor: acks at once, nothing applied.
     await publishAll();
-    const floor = await timedConsume(count, async (onMessage) => {
+    const floor = await timedConsume(count, brokerCpu, async (onMessage) => {
       const floorConnection = await amqp.connect(setupUrl.href);
       const floorChannel = await floorConnection.createChannel();
       await floorChannel.prefetch(PREFETCH);
@@ -84,13 +87,13 @@ export async function consumeThroughRabbitMQ(redis: Redis, count: number, log: (
     const { sink, close } = replicaSink(redis, 'bench-amqp:');
     const outcomes: Record<string, number> = {};
     const redisBefore = await redisCpuMicros(redis);
-    const through = await timedConsume(count, async (onMessage) => {
+    const through = await timedConsume(count, brokerCpu, async (onMessage) => {
       const consumer = new StatusNoticeConsumer({
         url: RABBITMQ_CONSUMER_URL,
         instanceId: FLEET_INSTANCE,
         groups: FLEET_GROUPS,
         queue,
-        prefetch: PREFETCH,
+        // The consumer's default prefetch, as deployed (PREFETCH is the floor's).
         credentials: async () => key,
         // The one ts the internal user was made for; a fresh one per login otherwise (amqp-login.ts).
         now: () => signedAtMs,
@@ -124,11 +127,12 @@ export async function consumeThroughRabbitMQ(redis: Redis, count: number, log: (
 }
 
 /** Starts consuming (`start` gives the stopper), times from the first message to the `count`th. */
-async function timedConsume(count: number, start: (onMessage: () => void) => Promise<() => Promise<void>>): Promise<ConsumeRun> {
+async function timedConsume(count: number, brokerCpu: (() => number) | undefined, start: (onMessage: () => void) => Promise<() => Promise<void>>): Promise<ConsumeRun> {
   let received = 0;
   let first: bigint | undefined;
   let last: bigint | undefined;
   const cpuBefore = process.cpuUsage();
+  const brokerBefore = brokerCpu?.();
   const stop = await start(() => {
     first ??= process.hrtime.bigint();
     if (++received === count) last = process.hrtime.bigint();
@@ -142,7 +146,10 @@ async function timedConsume(count: number, start: (onMessage: () => void) => Pro
     await sleep(20);
   }
   const cpu = process.cpuUsage(cpuBefore);
+  const brokerAfter = brokerCpu?.();
   await stop();
   const seconds = Number(last - first!) / 1e9;
-  return { notices: count, seconds, perSecond: count / seconds, clientCpuMicrosPerNotice: (cpu.user + cpu.system) / count };
+  const run: ConsumeRun = { notices: count, seconds, perSecond: count / seconds, clientCpuMicrosPerNotice: (cpu.user + cpu.system) / count };
+  if (brokerBefore !== undefined && brokerAfter !== undefined) run.brokerCpuMicrosPerNotice = (brokerAfter - brokerBefore) / count;
+  return run;
 }

@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
+import { createLogger } from '../../src/common/logger';
+import { createRedisClient } from '../../src/redis/redis-client';
 import { sleep } from '../lib/stats';
 
 /**
@@ -17,6 +19,8 @@ export interface PrivateRedis {
   /** INFO memory `used_memory`, bytes. */
   usedMemory(): Promise<number>;
   client(): Redis;
+  /** A client made as a replica makes its own (redis-client.ts: fail fast, command timeouts), connected. */
+  replicaClient(): Promise<Redis>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +70,12 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     client: () => {
       const client = new Redis(url);
       clients.push(client);
+      return client;
+    },
+    replicaClient: async () => {
+      const client = createRedisClient(url, createLogger('warn')) as Redis;
+      clients.push(client);
+      await client.connect();
       return client;
     },
     stop: async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -66,4 +67,20 @@ export async function addSignedUser(username: string, password: string): Promise
 
 export async function deleteUser(username: string): Promise<void> {
   await rabbitmqctl('delete_user', username).catch(() => undefined);
+}
+
+/**
+ * A reader of the broker's CPU time (user + system, µs) from /proc, when it runs on this machine;
+ * undefined otherwise. The bench holds the RabbitMQ lock while it measures, so the broker's CPU over a
+ * timed consume is that consume's (and the broker's own housekeeping).
+ */
+export async function rabbitmqCpuMicros(): Promise<(() => number) | undefined> {
+  const pid = /"?(\d+)"?/.exec(await rabbitmqctl('eval', 'os:getpid().').catch(() => ''))?.[1];
+  const stat = pid && `/proc/${pid}/stat`;
+  if (!stat || !existsSync(stat)) return undefined;
+  // Fields 14 and 15 (utime, stime) after the command name, in clock ticks (USER_HZ, 100 on Linux).
+  return () => {
+    const fields = readFileSync(stat, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  };
 }

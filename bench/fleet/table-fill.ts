@@ -102,7 +102,8 @@ export interface FillFigures {
  * one `connect` each (generated here, not read from a broker), `inFlight` at a time.
  */
 export async function fillFleet(redisServer: PrivateRedis, devices: number, inFlight: number, log: (message: string) => void): Promise<FillFigures> {
-  const redis = redisServer.client();
+  // The client a replica makes (redis-client.ts), so the sink pays what it pays in production.
+  const redis = await redisServer.replicaClient();
   const prefix = 'bench-fleet:';
   const { sink, close } = replicaSink(redis, prefix);
   const table = new RedisPresenceTable(redis, { keyPrefix: `${prefix}table:` });

@@ -44,7 +44,7 @@ export async function fleet(ctx: BenchContext): Promise<ScenarioReport> {
   try {
     fill = await fillFleet(redis, devices, inFlight, ctx.log);
     ctx.log(`fleet: ${devices} devices, ${fmt(fill.bytesPerDevice)} B each, ${fmt(fill.fill.perSecond)} notices/s`);
-    amqp = await consumeThroughRabbitMQ(redis.client(), amqpNotices, ctx.log);
+    amqp = await consumeThroughRabbitMQ(await redis.replicaClient(), amqpNotices, ctx.log);
     served = await measureServed(redis, { rounds: ctx.rounds, roundSeconds: ctx.roundSeconds, latencySamples }, ctx.log);
   } finally {
     await redis.stop();
@@ -108,13 +108,14 @@ function render({ fill, amqp, served, devices, inFlight, ctx, rabbitVersion, red
     },
   ];
 
-  const applyRow = (what: string, run: { notices: number; seconds: number; perSecond: number; clientCpuMicrosPerNotice: number; redisCpuMicrosPerNotice?: number }) => [
+  const applyRow = (what: string, run: { notices: number; seconds: number; perSecond: number; clientCpuMicrosPerNotice: number; redisCpuMicrosPerNotice?: number; brokerCpuMicrosPerNotice?: number }) => [
     what,
     fmt(run.notices),
     fmt(run.seconds, 1),
     `**${fmt(run.perSecond)}**`,
     fmt(run.clientCpuMicrosPerNotice, 1),
     run.redisCpuMicrosPerNotice === undefined ? '–' : fmt(run.redisCpuMicrosPerNotice, 1),
+    run.brokerCpuMicrosPerNotice === undefined ? '–' : fmt(run.brokerCpuMicrosPerNotice, 1),
   ];
   const variantName: Record<Variant, string> = {
     cached: 'all-cached (baseline): notices off, cache TTL 1 h',
@@ -141,8 +142,9 @@ function render({ fill, amqp, served, devices, inFlight, ctx, rabbitVersion, red
     '',
     `${fmt(devices)} devices in ${FLEET_GROUPS.length} groups (\`GID_fleet0…9\`, 1,024 buckets each, the default), each made known by one \`connect\` notice ` +
       '(a JSON body of about 190 bytes with `clientIp`, generated in the bench process, not read from a broker) handed to the real ' +
-      '`StatusNoticeSink` (parse, group check, `RedisPresenceTable.applyNotice`: HGET and one compare-and-set script, then the change ' +
-      `published on the \`RedisChangeFeed\`), ${inFlight} notices in flight from one process, as one replica's consumer holds its unacked deliveries. ` +
+      '`StatusNoticeSink` (parse, group check, `RedisPresenceTable.applyNotice`: the updates submitted together read with one script and ' +
+      'compare-and-set with one script per batch, then the changes published on the `RedisChangeFeed` in one pipeline; docs/status-notices.md), ' +
+      `${inFlight} notices in flight from one process, as one replica's consumer holds its unacked deliveries, over a Redis client made as a replica makes it (redis-client.ts). ` +
       'Memory: `INFO memory` `used_memory` before and after the fill, over the devices. **Baseline** (the floor of one round trip per notice): ' +
       'one plain `HSET` of the same body per notice, same process, same concurrency, same Redis. ' +
       `Outcomes of the fill: ${Object.entries(fill.fill.outcomes).map(([o, n]) => `${o} ${fmt(n)}`).join(', ')} (the bench fails unless every device is applied and counted).`,
@@ -161,14 +163,14 @@ function render({ fill, amqp, served, devices, inFlight, ctx, rabbitVersion, red
     '',
     `End to end through RabbitMQ: ${fmt(amqp.sink.notices)} \`connect\` notices published (guest, vhost \`MQTT\`, publisher confirms; ${fmt(amqp.publishPerSecond)} /s) ` +
       `to a queue of the run's own (\`presence-graph-bench.status.<run>\`, deleted after; never \`STATUS\`, which other runs share), then consumed ` +
-      `by the real \`StatusNoticeConsumer\` (one consume per group as configured, ${FLEET_GROUPS.length} groups, prefetch ${amqp.prefetchPerGroup} each, ack after the sink ` +
-      'resolves) into the sink and a Redis table, timed from the first delivery to the last. The consumer logs in with its signed login ' +
+      `by the real \`StatusNoticeConsumer\` (one consume per group as configured, ${FLEET_GROUPS.length} groups, prefetch ${amqp.prefetchPerGroup} each, the default, acks after the sink ` +
+      'resolves, several at once with `multiple`) into the sink and a Redis table, timed from the first delivery to the last; RabbitMQ\'s CPU read from /proc over the same span (the bench holds the RabbitMQ lock). The consumer logs in with its signed login ' +
       '(amqp-login.ts); RabbitMQ accepts it through its **internal** backend, for which the bench makes a user whose name and password are ' +
       'exactly that one login (one fixed `ts`, passed as the consumer\'s `now`) and deletes it after, so the HTTP auth backend is not touched ' +
       `for this measurement. **Baseline**: plain amqplib consumes of the same queue, count and prefetch, acking each notice at once. Outcomes: ${Object.entries(amqp.outcomes).map(([o, n]) => `${o} ${fmt(n)}`).join(', ')}.`,
     '',
     table(
-      ['notices applied by one process', 'notices', 'seconds', 'notices/s', 'CPU of the process, µs per notice', 'CPU of redis-server, µs per notice'],
+      ['notices applied by one process', 'notices', 'seconds', 'notices/s', 'CPU of the process, µs per notice', 'CPU of redis-server, µs per notice', 'CPU of RabbitMQ, µs per notice'],
       [
         applyRow(`in-process → sink → Redis table (${fmt(devices)}-device fill)`, fill.fill),
         applyRow('floor: in-process → one HSET each', fill.floor),

@@ -14,6 +14,7 @@ export class RedisChangeFeed implements PresenceChangeFeed {
   private readonly listeners = new Set<PresenceChangeListener>();
   private readonly subscriber: RedisConnection;
   private readonly channel: string;
+  private outbox: Array<{ message: string; resolve: () => void; reject: (error: unknown) => void }> = [];
   /** Resolves once this replica is subscribed: before that, changes published here would be missed. */
   readonly ready: Promise<void>;
 
@@ -44,13 +45,37 @@ export class RedisChangeFeed implements PresenceChangeFeed {
     this.subscriber.connect().catch(() => undefined);
   }
 
-  async publish(change: PresenceChange): Promise<void> {
-    await this.redis.publish(this.channel, JSON.stringify(change));
+  /**
+   * Changes published while the process handles one I/O event (a batch of notices applied together)
+   * go to Redis in one write, as a pipeline of PUBLISH on one Redis: a write syscall per command was a
+   * sixth of the applying process's CPU. Each message is still one change, as before.
+   */
+  publish(change: PresenceChange): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.outbox.push({ message: JSON.stringify(change), resolve, reject });
+      if (this.outbox.length === 1) process.nextTick(() => this.flush());
+    });
   }
 
   subscribe(listener: PresenceChangeListener): () => void {
     this.listeners.add(listener);
     return () => void this.listeners.delete(listener);
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    // A cluster's pipeline must keep to one node; PUBLISH there goes to any node, one by one.
+    if (batch.length === 1 || this.redis.isCluster) {
+      for (const { message, resolve, reject } of batch) this.redis.publish(this.channel, message).then(() => resolve(), reject);
+      return;
+    }
+    const pipeline = this.redis.pipeline();
+    for (const { message } of batch) pipeline.publish(this.channel, message);
+    pipeline.exec().then(
+      (results) => batch.forEach(({ resolve, reject }, i) => (results?.[i]?.[0] ? reject(results[i][0]) : resolve())),
+      (error: unknown) => batch.forEach(({ reject }) => reject(error)),
+    );
   }
 
   async close(): Promise<void> {

@@ -9,19 +9,39 @@
  */
 
 /**
- * Compare-and-set of one record, and the online count with it. ARGV: Client ID, the record read
- * before (empty when there was none), the new record. 1 when written; when another writer got there
- * first, the record it holds now (empty: none), from which the caller recomputes without reading again.
+ * The records of a batch of devices, one per key: KEYS[i] is the bucket of the Client ID ARGV[i].
+ * Parallel to them, each record or false (none). On a Redis Cluster every key of one call is of one slot.
  */
-export const COMPARE_AND_SET = `
-local held = redis.call('HGET', KEYS[1], ARGV[1])
-if (held or '') ~= ARGV[2] then return held or '' end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-local was = 0
-if held then was = string.byte(held, 1) % 2 end
-local now = string.byte(ARGV[3], 1) % 2
-if now ~= was then redis.call('HINCRBY', KEYS[1], '#', now - was) end
-return 1
+export const READ_MANY = `
+local held = {}
+for i = 1, #KEYS do held[i] = redis.call('HGET', KEYS[i], ARGV[i]) end
+return held
+`;
+
+/**
+ * Compare-and-set of a batch of records, each with its bucket's online count. KEYS[i] is device i's
+ * bucket; ARGV holds per device its Client ID, the record read before (empty when there was none)
+ * and the new record. Parallel to the devices: 1 when written; when another writer got there first,
+ * the record it holds now (empty: none), from which the caller recomputes without reading again.
+ * Each device's compare-and-set is atomic (the whole script is).
+ */
+export const COMPARE_AND_SET_MANY = `
+local out = {}
+for i = 1, #KEYS do
+  local key, id, expected, record = KEYS[i], ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
+  local held = redis.call('HGET', key, id)
+  if (held or '') ~= expected then
+    out[i] = held or ''
+  else
+    redis.call('HSET', key, id, record)
+    local was = 0
+    if held then was = string.byte(held, 1) % 2 end
+    local now = string.byte(record, 1) % 2
+    if now ~= was then redis.call('HINCRBY', key, '#', now - was) end
+    out[i] = 1
+  end
+end
+return out
 `;
 
 /** {online, known} of one bucket. */

@@ -3,7 +3,7 @@ import { assertValidInstanceId, isValidClientId, parseClientId } from '../presen
 import { assertNumberOption } from '../presence/options';
 import type { PresenceKey } from '../presence/types';
 import { DeviceRecordUpdates, type DeviceRecord, type PresenceTableOptions, type RecordUpdate } from '../presence/status-notices/device-record';
-import { decodeDeviceRecord, encodeDeviceRecord } from '../presence/status-notices/device-record-codec';
+import { decodeDeviceRecord } from '../presence/status-notices/device-record-codec';
 import {
   assertPageSize,
   assertValidGroupId,
@@ -16,7 +16,8 @@ import {
   type TableEntry,
 } from '../presence/status-notices/presence-table';
 import type { StatusNotice } from '../presence/status-notices/status-notice';
-import { COMPARE_AND_SET, COUNT, LEAST_RECENTLY_VERIFIED, LIST_ONLINE } from './redis-presence-table-scripts';
+import { COMPARE_AND_SET_MANY, COUNT, LEAST_RECENTLY_VERIFIED, LIST_ONLINE, READ_MANY } from './redis-presence-table-scripts';
+import { RecordBatches, type BatchDevice } from './redis-record-batches';
 
 export interface RedisPresenceTableOptions extends PresenceTableOptions {
   /** Prefix of every key; no braces (they would move the hash tag). @default 'presence-graph:table:' */
@@ -39,15 +40,22 @@ const MAX_LIST_WINDOW = 256;
 /** Group registrations remembered per process before it forgets them (and registers again: SADD is idempotent). */
 const MAX_REGISTERED_GROUPS = 10_000;
 
-const CAS = 'presenceGraphTableCompareAndSet';
+/** Devices one read or compare-and-set script takes at most (a script blocks Redis while it runs). */
+const MAX_BATCH_DEVICES = 512;
+
+const READ = 'presenceGraphTableReadMany';
+const CAS = 'presenceGraphTableCompareAndSetMany';
 /** defineCommand also makes `<name>Buffer`, answering bulk strings as Buffers (records are bytes). */
+const READ_BUFFER = `${READ}Buffer` as const;
 const CAS_BUFFER = `${CAS}Buffer` as const;
 const COUNT_COMMAND = 'presenceGraphTableCount';
 const LIST_COMMAND = 'presenceGraphTableListOnline';
 const VERIFY_COMMAND = 'presenceGraphTableLeastRecentlyVerified';
 
 type TableCommands = {
-  [CAS_BUFFER](key: string, clientId: string, expected: Buffer | string, record: Buffer): Promise<1 | Buffer>;
+  /** numkeys, then the keys, then the arguments (defined without a fixed number of keys). */
+  [READ_BUFFER](...keysThenArgs: Array<number | string>): Promise<Array<Buffer | null>>;
+  [CAS_BUFFER](...keysThenArgs: Array<number | string | Buffer>): Promise<Array<1 | Buffer>>;
   [COUNT_COMMAND](key: string): Promise<[number, number]>;
   [LIST_COMMAND](key: string, after: string, limit: number): Promise<string[]>;
   [VERIFY_COMMAND](key: string, quietSinceMs: number, limit: number): Promise<string[]>;
@@ -62,9 +70,12 @@ type TableCommands = {
  * it belongs to share one slot, and every script takes that one key. A set `<prefix>groups` names
  * the groups known, for the verifier; it is written apart (its own slot) and idempotently.
  *
- * Each update reads the record (HGET), applies the channel rule in TypeScript (device-record.ts)
- * and writes with ONE atomic script, a compare-and-set that also moves the online count: the rule
- * exists once, and a concurrent writer makes the script refuse, after which the update is recomputed.
+ * Each update reads the record, applies the channel rule in TypeScript (device-record.ts) and writes
+ * with an atomic compare-and-set that also moves the online count: the rule exists once, and a
+ * concurrent writer makes the compare-and-set refuse, after which the update is recomputed from the
+ * record it handed back. Updates submitted together (one I/O event's worth) are read with ONE script
+ * and written with ONE script per group (redis-record-batches.ts): on one Redis a group is the whole
+ * batch, on a Redis Cluster the devices of one bucket, since a script's keys must share a slot.
  *
  * Evidence times are the service clock's (`receivedAtMs`, `checkedAtMs`), never Redis's TIME: the
  * caller compares them with its own clock (when its consumer reconnected).
@@ -75,6 +86,7 @@ export class RedisPresenceTable implements PresenceTableStore {
   private readonly keyPrefix: string;
   readonly bucketsPerGroup: number;
   private readonly registered = new Set<string>();
+  private readonly batches: RecordBatches;
 
   constructor(redis: Redis | Cluster, options: RedisPresenceTableOptions = {}) {
     this.updates = new DeviceRecordUpdates('RedisPresenceTable', options);
@@ -83,11 +95,16 @@ export class RedisPresenceTable implements PresenceTableStore {
     this.bucketsPerGroup = options.bucketsPerGroup ?? 1024;
     assertNumberOption('RedisPresenceTable', 'bucketsPerGroup', this.bucketsPerGroup, { min: 1, integer: true });
     // defineCommand sends EVALSHA, and EVAL (loading the script) only when Redis answers NOSCRIPT.
-    redis.defineCommand(CAS, { numberOfKeys: 1, lua: COMPARE_AND_SET });
+    redis.defineCommand(READ, { lua: READ_MANY });
+    redis.defineCommand(CAS, { lua: COMPARE_AND_SET_MANY });
     redis.defineCommand(COUNT_COMMAND, { numberOfKeys: 1, lua: COUNT });
     redis.defineCommand(LIST_COMMAND, { numberOfKeys: 1, lua: LIST_ONLINE });
     redis.defineCommand(VERIFY_COMMAND, { numberOfKeys: 1, lua: LEAST_RECENTLY_VERIFIED });
     this.redis = redis as (Redis | Cluster) & TableCommands;
+    this.batches = new RecordBatches(
+      { read: (devices) => this.readMany(devices), compareAndSet: (writes) => this.compareAndSetMany(writes) },
+      { groupOf: redis.isCluster ? (hashKey) => hashKey : () => '', maxDevices: MAX_BATCH_DEVICES, maxAttempts: MAX_ATTEMPTS },
+    );
   }
 
   async applyNotice(instanceId: string, notice: StatusNotice, receivedAtMs: number): Promise<ApplyResult> {
@@ -190,19 +207,21 @@ export class RedisPresenceTable implements PresenceTableStore {
 
   private async update(key: PresenceKey, groupId: string, compute: (held: DeviceRecord | undefined) => RecordUpdate): Promise<ApplyResult> {
     const hashKey = this.bucketKey(key.instanceId, groupId, bucketOf(key.clientId, this.bucketsPerGroup));
-    let bytes: Buffer | null = await this.redis.hgetBuffer(hashKey, key.clientId);
-    for (let attempt = 1; ; attempt++) {
-      // Bytes this codec cannot read count as no record; the compare-and-set then replaces them.
-      const update = compute(bytes ? decodeDeviceRecord(bytes) : undefined);
-      if (!update.record) return update.result;
-      const written = await this.redis[CAS_BUFFER](hashKey, key.clientId, bytes ?? '', encodeDeviceRecord(update.record, update.online === true));
-      if (written === 1) {
-        if (!bytes) await this.register(key.instanceId, groupId);
-        return update.result;
-      }
-      if (attempt >= MAX_ATTEMPTS) throw new Error(`RedisPresenceTable: ${MAX_ATTEMPTS} concurrent updates of one device in a row; giving up on this one`);
-      bytes = written.length > 0 ? written : null;
-    }
+    const { result, created } = await this.batches.submit(hashKey, key.clientId, compute);
+    if (created) await this.register(key.instanceId, groupId);
+    return result;
+  }
+
+  private readMany(devices: readonly BatchDevice[]): Promise<Array<Buffer | null>> {
+    return this.redis[READ_BUFFER](devices.length, ...devices.map((device) => device.hashKey), ...devices.map((device) => device.clientId));
+  }
+
+  private async compareAndSetMany(writes: ReadonlyArray<{ device: BatchDevice; expected: Buffer | null; record: Buffer }>): Promise<Array<1 | Buffer | null>> {
+    const args: Array<number | string | Buffer> = [writes.length];
+    for (const { device } of writes) args.push(device.hashKey);
+    for (const { device, expected, record } of writes) args.push(device.clientId, expected ?? '', record);
+    const answers = await this.redis[CAS_BUFFER](...args);
+    return answers.map((answer) => (answer === 1 ? 1 : answer.length > 0 ? answer : null));
   }
 
   private async register(instanceId: string, groupId: string): Promise<void> {

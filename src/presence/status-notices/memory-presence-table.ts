@@ -1,5 +1,6 @@
 import { isValidClientId, parseClientId } from '../client-id';
 import { assertNumberOption } from '../options';
+import { PresenceKeyMap } from '../presence-key-map';
 import { presenceKeyId, type PresenceKey } from '../types';
 import { DeviceRecordUpdates, type DeviceRecord, type PresenceTableOptions, type RecordUpdate } from './device-record';
 import {
@@ -29,6 +30,8 @@ interface HeldDevice {
   readonly group: Group;
   record: DeviceRecord;
   online: boolean;
+  /** What a read answers, computed when the record is stored: a read allocates nothing. */
+  entry: TableEntry | undefined;
 }
 
 interface Group {
@@ -42,12 +45,14 @@ interface Group {
 /**
  * The presence table of one replica (no Redis). Every update is synchronous, so each is atomic.
  * `devices` is kept in the order evidence was last refreshed (an update re-inserts its device): the
- * eviction order, least recently evidenced first.
+ * eviction order, least recently evidenced first. `byKey` finds a device without building its id
+ * string: reads (every device of every query) take that way, and get the entry made when it was stored.
  */
 export class MemoryPresenceTable implements PresenceTableStore {
   private readonly updates: DeviceRecordUpdates;
   private readonly maxDevices: number;
   private readonly devices = new Map<string, HeldDevice>();
+  private readonly byKey = new PresenceKeyMap<HeldDevice>();
   private readonly groups = new Map<string, Group>();
 
   constructor(options: MemoryPresenceTableOptions = {}) {
@@ -58,12 +63,12 @@ export class MemoryPresenceTable implements PresenceTableStore {
 
   async applyNotice(instanceId: string, notice: StatusNotice, receivedAtMs: number): Promise<ApplyResult> {
     const key = { instanceId, clientId: notice.clientId };
-    const held = this.devices.get(presenceKeyId(key));
+    const held = this.byKey.get(key);
     return this.store(key, notice.groupId, held, this.updates.notice(held?.record, key, notice, receivedAtMs));
   }
 
   async applyBatchAnswer(key: PresenceKey, online: boolean, checkedAtMs: number, receivedAtMs: number): Promise<ApplyResult> {
-    const held = this.devices.get(presenceKeyId(key));
+    const held = this.byKey.get(key);
     const { groupId } = parseClientId(key.clientId);
     return this.store(key, groupId, held, this.updates.batch(held?.record, key, online, checkedAtMs, receivedAtMs));
   }
@@ -73,8 +78,7 @@ export class MemoryPresenceTable implements PresenceTableStore {
   }
 
   getNow(key: PresenceKey): TableEntry | undefined {
-    const held = this.devices.get(presenceKeyId(key));
-    return held && this.updates.entry(held.record);
+    return this.byKey.get(key)?.entry;
   }
 
   async countGroup(instanceId: string, groupId: string): Promise<GroupCount> {
@@ -123,10 +127,14 @@ export class MemoryPresenceTable implements PresenceTableStore {
     const { record } = update;
     if (!record) return update.result;
     const id = presenceKeyId(key);
-    const device: HeldDevice = held ?? { key, group: this.groupOf(key.instanceId, groupId), record, online: false };
-    if (!held) device.group.known++;
+    const device: HeldDevice = held ?? { key, group: this.groupOf(key.instanceId, groupId), record, online: false, entry: undefined };
+    if (!held) {
+      device.group.known++;
+      this.byKey.set(key, device);
+    }
     const refreshed = !held || record.evidenceAtMs !== held.record.evidenceAtMs;
     device.record = record;
+    device.entry = this.updates.entry(record);
     this.setOnline(device, update.online === true);
     if (refreshed) {
       this.devices.delete(id);
@@ -139,6 +147,7 @@ export class MemoryPresenceTable implements PresenceTableStore {
   private forget(id: string): void {
     const device = this.devices.get(id) as HeldDevice;
     this.devices.delete(id);
+    this.byKey.delete(device.key);
     this.setOnline(device, false);
     if (--device.group.known === 0) this.groups.delete(device.group.id);
   }

@@ -1,6 +1,7 @@
 import * as amqp from 'amqplib';
 import type { Logger } from '../../common/logger';
 import { sleep } from '../../presence/clock';
+import { AckWindow } from './ack-window';
 import { GROUP_ID_ARGUMENT, SIGN_KEY_PROPERTY, STATUS_NOTICE_VHOST, type AmqpLogin } from './amqp-login';
 import type { NoticeMeta, ResolvedConsumerOptions } from './consumer-options';
 
@@ -22,7 +23,8 @@ export interface ConsumerConnectionSettings
  * `ServerConsumer.subscribeStatus` does: `basic.consume("STATUS", autoAck=false, {GROUP_ID: group})`.
  * It never reconnects: the consumer (status-notice-consumer.ts) replaces a lost one with a new login.
  *
- * Acks follow the handler, never precede it: a notice is acked once `onNotice` resolves, and handed
+ * Acks follow the handler, never precede it: a notice is acked once `onNotice` resolves (several
+ * together with `multiple`, ack-window.ts, once all of them are applied), and handed
  * back (nack, requeue) when it rejects. Alibaba's SDK nacks *without* requeue on a processing error,
  * which drops the notice; a presence store that was briefly down would then stay wrong, so we requeue,
  * after `redeliveryDelayMs` so a down store is not hammered (the held delivery counts against the
@@ -31,6 +33,8 @@ export interface ConsumerConnectionSettings
  */
 export class ConsumerConnection {
   private channel: amqp.Channel | undefined;
+  /** What is applied is acked in runs (ack-window.ts). */
+  private readonly acks = new AckWindow((message, multiple) => this.settle(message, 'ack', multiple));
   private readonly inFlight = new Set<Promise<void>>();
   /** Aborted by close(): notices held before a nack are handed back at once. */
   private readonly closing = new AbortController();
@@ -87,6 +91,7 @@ export class ConsumerConnection {
         await Promise.all(this.consumerTags.map((tag) => this.channel?.cancel(tag).catch(() => undefined)));
       }
       await this.drain();
+      this.acks.flush();
       await this.model.close().catch(() => undefined);
       this.settings.logger.info({ connection: this.settings.serial }, 'status notice connection closed');
     })();
@@ -133,6 +138,7 @@ export class ConsumerConnection {
       this.end('consumer cancelled by the broker');
       return;
     }
+    this.acks.delivered(message);
     const meta: NoticeMeta = { group, redelivered: message.fields.redelivered, receivedAtMs: this.settings.now() };
     const work = this.handle(message, meta);
     this.inFlight.add(work);
@@ -145,22 +151,24 @@ export class ConsumerConnection {
     try {
       const outcome = await this.settings.onNotice(message.content, meta);
       if (outcome === 'ignored') logger.debug({ connection: serial, group: meta.group }, 'status notice ignored by its handler; acked');
-      this.settle(message, 'ack');
+      this.acks.applied(message);
     } catch (error) {
+      this.acks.failing(message);
       logger.warn(
         { connection: serial, group: meta.group, err: error instanceof Error ? error.message : String(error) },
         'status notice not applied; handing it back to the broker for redelivery',
       );
       await sleep(this.settings.redeliveryDelayMs, this.closing.signal).catch(() => undefined);
       this.settle(message, 'nack');
+      this.acks.handedBack(message);
     }
   }
 
-  private settle(message: amqp.ConsumeMessage, how: 'ack' | 'nack'): void {
+  private settle(message: amqp.ConsumeMessage, how: 'ack' | 'nack', multiple = false): void {
     // After the channel ends the broker has requeued the delivery already; amqplib would throw.
     if (this.ended || !this.channel) return;
     try {
-      if (how === 'ack') this.channel.ack(message);
+      if (how === 'ack') this.channel.ack(message, multiple);
       else this.channel.nack(message, false, true);
     } catch {
       // Closed in the meantime: same as above.

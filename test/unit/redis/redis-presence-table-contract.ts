@@ -53,6 +53,59 @@ export function redisPresenceTableContract(client: () => Redis | Cluster, prefix
     expect(scripts.filter(({ slots }) => slots.length !== 1)).toEqual([]);
   });
 
+  it('applies notices submitted together with one read and one compare-and-set script (per slot on a cluster), each device\'s in order', async () => {
+    const redis = client();
+    const scripts: Array<{ slots: number[] }> = [];
+    const send = redis.sendCommand.bind(redis) as (command: Command, ...rest: unknown[]) => unknown;
+    const spy = jest.spyOn(redis, 'sendCommand').mockImplementation((command: Command, ...rest: unknown[]) => {
+      if (command.name === 'evalsha' || command.name === 'eval') scripts.push({ slots: [...new Set(command.getKeys().map((key) => calculateSlot(key)))] });
+      return send(command, ...rest);
+    });
+    const table = makeTable();
+    await table.countGroup('inst', 'GID_together'); // its scripts loaded: no NOSCRIPT round below
+    scripts.length = 0;
+    let results;
+    try {
+      // 20 devices connect; the first 10 also end that channel, submitted right after their connect.
+      const notices = Array.from({ length: 20 }, (_, i) => notice('connect', `c${i}`, T + i, `GID_together@@@d${i}`));
+      for (let i = 0; i < 10; i++) notices.push(notice('tcpclean', `c${i}`, T + 100 + i, `GID_together@@@d${i}`));
+      results = await Promise.all(notices.map((n, i) => table.applyNotice('inst', n, T + 1000 + i)));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(results.map((result) => result.outcome)).toEqual(new Array(30).fill('applied'));
+    // Each update reports its own flip, as if applied one by one: online at its connect, offline at its tcpclean.
+    expect(results.map((result) => result.change?.online)).toEqual([...new Array(20).fill(true), ...new Array(10).fill(false)]);
+    const entries = await table.getMany(Array.from({ length: 20 }, (_, i) => ({ instanceId: 'inst', clientId: `GID_together@@@d${i}` })));
+    expect(entries.map((entry) => entry?.online)).toEqual([...new Array(10).fill(false), ...new Array(10).fill(true)]);
+    expect(await table.countGroup('inst', 'GID_together')).toEqual({ online: 10, known: 20 });
+    if (client().isCluster) {
+      expect(scripts.filter(({ slots }) => slots.length !== 1)).toEqual([]);
+    } else {
+      expect(scripts).toHaveLength(2);
+    }
+  });
+
+  it('ends with the truth when two replicas apply the same devices\' notices at once (their compare-and-sets collide)', async () => {
+    const keyPrefix = uniqueKeyPrefix('table');
+    prefixes.push(keyPrefix);
+    const replicas = [0, 1].map(() => new RedisPresenceTable(client(), { bucketsPerGroup: BUCKETS, keyPrefix, batchLagMs: 10_000 }));
+    const devices = Array.from({ length: 10 }, (_, i) => `GID_race@@@d${i}`);
+    // Per device: connect a, connect b, tcpclean a, alternately handed to the two replicas, all at once.
+    const notices = devices.flatMap((clientId, i) => [
+      notice('connect', `a${i}`, T + 1, clientId),
+      notice('connect', `b${i}`, T + 2, clientId),
+      notice('tcpclean', `a${i}`, T + 3, clientId),
+      notice('tcpclean', `b${i}`, T + 4, clientId),
+    ]);
+    const stillOnline = new Set(devices.filter((_, i) => i % 2 === 0));
+    const sent = notices.filter((n) => !(stillOnline.has(n.clientId) && n.eventType === 'tcpclean' && n.channelId.startsWith('b')));
+    await Promise.all(sent.map((n, i) => replicas[i % 2].applyNotice('inst', n, T + 1000)));
+    const entries = await replicas[0].getMany(devices.map((clientId) => ({ instanceId: 'inst', clientId })));
+    expect(entries.map((entry) => entry?.online)).toEqual(devices.map((clientId) => stillOnline.has(clientId)));
+    expect(await replicas[1].countGroup('inst', 'GID_race')).toEqual({ online: 5, known: 10 });
+  });
+
   it('spreads one group over many slots, one bucket per slot, so a large group is not one hot key', () => {
     const table = makeTable();
     const slots = new Set(Array.from({ length: BUCKETS }, (_, bucket) => calculateSlot(table.bucketKey('inst', 'GID_big', bucket))));

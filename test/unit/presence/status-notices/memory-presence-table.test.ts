@@ -15,6 +15,18 @@ describe('MemoryPresenceTable', () => {
     expect(table.getNow({ instanceId: 'inst', clientId: 'GID_mem@@@d1' })).toEqual((await table.getMany([{ instanceId: 'inst', clientId: 'GID_mem@@@d1' }]))[0]);
   });
 
+  it('answers a read with the entry made when the record was stored, a new one only once the record changes', async () => {
+    const table = new MemoryPresenceTable();
+    const key = () => ({ instanceId: 'inst', clientId: 'GID_mem@@@d1' });
+    await table.applyNotice('inst', notice('connect', 'a', T, 'GID_mem@@@d1'), T);
+    const first = table.getNow(key());
+    // A new key object with the same value, as every request makes: the same entry, nothing recomputed.
+    expect(table.getNow(key())).toBe(first);
+    await table.applyNotice('inst', notice('tcpclean', 'a', T + 1, 'GID_mem@@@d1'), T + 1);
+    expect(table.getNow(key())).not.toBe(first);
+    expect(table.getNow(key())).toEqual({ online: false, decidedAtMs: T + 1, decidedBy: 'notice', evidenceAtMs: T + 1 });
+  });
+
   it('forgets the device with the oldest evidence beyond maxDevices, which then reads as unknown and leaves the counts', async () => {
     const table = new MemoryPresenceTable({ maxDevices: 2 });
     for (const [i, name] of ['first', 'second', 'third'].entries()) {
