@@ -1,7 +1,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
+let started = 0;
 
 export interface MainProcess {
   child: ChildProcessWithoutNullStreams;
@@ -27,6 +29,8 @@ export function startMain(env: Record<string, string>, prefix: readonly string[]
       PORT: '0',
       LOCAL_MQTT_PORT: '0',
       LOCAL_DEMO_DEVICES: '2',
+      // Its own record of the local instance (runtime-file.ts), never the one a developer's `npm run devices` reads.
+      LOCAL_RUNTIME_FILE: join(tmpdir(), `presence-graph-test-${process.pid}-${++started}`, 'local-instance.json'),
       // Production serves the operator endpoints on OPS_PORT (9464 by default): a free one here.
       ...(env.NODE_ENV === 'production' && { OPS_PORT: '0' }),
       ...env,
