@@ -3,15 +3,37 @@
  * several service replicas, the `mqtt` CLI or the device simulator can share it. Prints where it is and
  * the fixed local development credentials: printing them is intended, they are not secrets.
  */
-import pino from 'pino';
 import { loadLocalInstanceConfig } from '../config';
+import { routeConsoleToLogger } from '../common/console-lines';
+import { createLogger, logDestination, prettyLogs } from '../common/logger';
+import { StartError } from '../common/start-errors';
 import { startLocalInstance } from './local-instance';
+import { writeRuntimeFile } from './runtime-file';
 
 async function main(): Promise<void> {
-  // Synchronous, so log lines and the summary below come out in order.
-  const logger = pino({ name: 'local-instance' }, pino.destination({ fd: 1, sync: true }));
-  const local = await startLocalInstance(loadLocalInstanceConfig(), logger);
-  process.stdout.write(
+  const config = loadLocalInstanceConfig();
+  // The service's logger and format (LOG_FORMAT), named local-instance; synchronous, so log lines and
+  // the summary below come out in order.
+  const logger = createLogger(config.logLevel, logDestination(config.logFormat), 'local-instance');
+  routeConsoleToLogger(logger);
+  const local = await startLocalInstance(config, logger).catch((error: unknown) => {
+    logger.fatal(error instanceof StartError ? { setting: error.setting } : { err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+  const forgetRuntimeFile = config.runtimeFile
+    ? await writeRuntimeFile(config.runtimeFile, {
+        pid: process.pid,
+        runBy: 'npm run local-instance',
+        mqttUrl: local.mqttUrl,
+        openApiEndpoint: local.endpoint,
+        instanceId: local.instanceId,
+        demoDevices: local.demoDevices,
+        startedAt: new Date().toISOString(),
+      })
+    : async () => undefined;
+  // For a person: beside pretty lines on stdout; on stderr when stdout carries JSON lines for a collector.
+  const summary = prettyLogs(config.logFormat) ? process.stdout : process.stderr;
+  summary.write(
     [
       '',
       'Local ApsaraMQ for MQTT instance',
@@ -26,7 +48,7 @@ async function main(): Promise<void> {
       `  PRESENCE_SOURCE=alibaba ONSMQTT_ENDPOINT=${local.endpoint} MQTT_INSTANCE_ID=${local.instanceId} ALLOW_ANONYMOUS=true \\`,
       `  ALIBABA_CLOUD_ACCESS_KEY_ID=${local.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${local.accessKeySecret} npm start`,
       '',
-      `Connect devices with: npm run devices -- --count 5 --url ${local.mqttUrl}`,
+      `Connect devices with: npm run devices -- --count 5   (it finds this instance through ${config.runtimeFile ?? 'LOCAL_RUNTIME_FILE'})`,
       'Ctrl-C stops it.',
       '',
     ].join('\n'),
@@ -34,7 +56,9 @@ async function main(): Promise<void> {
 
   const stop = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'stopping the local instance');
-    local.stop().then(
+    forgetRuntimeFile()
+      .then(() => local.stop())
+      .then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'the local instance did not stop cleanly');
