@@ -8,15 +8,21 @@
  *
  * Files are written to a temporary folder and renamed into place one by one (atomic on POSIX), so a
  * server reading dist/graphiql/ while another build runs (parallel test workers) never sees half a file.
+ *
+ * Incremental: the build records every file esbuild read (its metafile inputs, this script included)
+ * with size and modification time in dist/graphiql/build-inputs.json, written last; while none of
+ * them changed, nothing is built or written (`--force` builds anyway). So `npm start` does not pay
+ * for, nor rewrite under a running service, a bundle whose sources did not change.
  */
-import { build } from 'esbuild';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = join(root, 'dist', 'graphiql');
 const tmpDir = join(root, 'dist', `.graphiql-build-${process.pid}`);
+const STAMP = 'build-inputs.json';
+const OUTPUTS = ['graphiql.js', 'graphiql.css', 'live.js', 'live.css', 'index.html', 'live.html'];
 
 /**
  * One page of the service: its assets by relative URL (dist/graphiql/NAME.js and .css, served under
@@ -67,9 +73,16 @@ const LIVE_HTML = page('Live', 'live', `    <h1>Live presence</h1>
     </section>
 `);
 
+if (!process.argv.includes('--force') && (await upToDate())) {
+  console.log(`GraphiQL and the live page are up to date in ${outDir}`);
+  process.exit(0);
+}
 await rm(tmpDir, { recursive: true, force: true });
 try {
-  await build({
+  // Loaded only when building: the up-to-date check stays a handful of stat calls.
+  const { build } = await import('esbuild');
+  const { metafile } = await build({
+    metafile: true,
     entryPoints: { graphiql: join(root, 'web', 'graphiql', 'main.ts'), live: join(root, 'web', 'live', 'main.ts') },
     outdir: tmpDir,
     bundle: true,
@@ -86,12 +99,41 @@ try {
   await writeFile(join(tmpDir, 'index.html'), INDEX_HTML);
   await writeFile(join(tmpDir, 'live.html'), LIVE_HTML);
   await assertNoRemoteLoads(tmpDir);
+  const stamp = await inputsStamp([fileURLToPath(import.meta.url), ...Object.keys(metafile.inputs).map((input) => resolve(root, input))]);
   await mkdir(outDir, { recursive: true });
+  // The stamp last: present only once every file it vouches for is in place.
   for (const name of await readdir(tmpDir)) await rename(join(tmpDir, name), join(outDir, name));
+  await writeFile(join(outDir, `${STAMP}.${process.pid}`), JSON.stringify(stamp));
+  await rename(join(outDir, `${STAMP}.${process.pid}`), join(outDir, STAMP));
 } finally {
   await rm(tmpDir, { recursive: true, force: true });
 }
 console.log(`GraphiQL and the live page built into ${outDir}`);
+
+/** Each input (relative to the root) with its size and modification time. */
+async function inputsStamp(paths) {
+  const stamp = {};
+  for (const path of [...new Set(paths)].sort()) {
+    const { size, mtimeMs } = await stat(path);
+    stamp[relative(root, path)] = [size, mtimeMs];
+  }
+  return stamp;
+}
+
+/** Whether the outputs exist and every input recorded by the last build is as it was then. */
+async function upToDate() {
+  try {
+    const recorded = JSON.parse(await readFile(join(outDir, STAMP), 'utf8'));
+    for (const name of OUTPUTS) await stat(join(outDir, name));
+    for (const [path, [size, mtimeMs]] of Object.entries(recorded)) {
+      const now = await stat(join(root, path));
+      if (now.size !== size || now.mtimeMs !== mtimeMs) return false;
+    }
+    return Object.keys(recorded).length > 0;
+  } catch {
+    return false; // no stamp, an output or an input missing: build
+  }
+}
 
 /**
  * The HTML and CSS must not load anything from another host (an `@import`, a `url(http…)`, a

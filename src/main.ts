@@ -4,8 +4,12 @@
  */
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
-import { createLogger } from './common/logger';
+import { routeConsoleToLogger } from './common/console-lines';
+import { createLogger, logDestination } from './common/logger';
+import { StartError } from './common/start-errors';
+import { writeRuntimeFile } from './local/runtime-file';
 import { startPresenceGraph } from './presence-graph';
+import { redisConsoleWarning } from './redis/redis-failure';
 
 async function main(): Promise<void> {
   let config;
@@ -18,8 +22,31 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
-  const running = await startPresenceGraph(config, logger);
+  const logger = createLogger(config.logLevel, logDestination(config.logFormat));
+  routeConsoleToLogger(logger, redisConsoleWarning);
+  let running;
+  try {
+    running = await startPresenceGraph(config, logger);
+  } catch (error) {
+    // Everything started is stopped by now (startPresenceGraph cleans up): say why, naming the setting.
+    if (error instanceof StartError) logger.fatal({ setting: error.setting }, `failed to start: ${error.message}`);
+    else logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+  const { local } = running;
+  const forgetRuntimeFile =
+    local && config.local.runtimeFile
+      ? await writeRuntimeFile(config.local.runtimeFile, {
+          pid: process.pid,
+          runBy: 'npm start',
+          mqttUrl: local.mqttUrl,
+          openApiEndpoint: local.endpoint,
+          instanceId: local.instanceId,
+          graphqlUrl: running.url,
+          demoDevices: local.demoDevices,
+          startedAt: new Date().toISOString(),
+        })
+      : async () => undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -27,6 +54,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'draining: no new requests, letting running ones finish');
     try {
+      await forgetRuntimeFile();
       await running.stop();
       logger.info('stopped');
       process.exit(0);

@@ -23,6 +23,7 @@ import { createInstanceRoutes, type InstanceRoutes } from './upstream/instance-r
 import { InvalidInputError } from './presence/errors';
 import { RoutedWatch } from './presence/routed-watch';
 import type { ReadinessCheck } from './server/http/http-app';
+import { assertCanListen, GRAPHQL_LISTENER, OPS_LISTENER } from './server/http/listener';
 
 export interface RunningPresenceGraph {
   /** The GraphQL endpoint, e.g. http://localhost:4000/graphql. */
@@ -41,6 +42,9 @@ export async function startPresenceGraph(config: Readonly<AppConfig>, logger: Lo
   const stopAll = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
+  // A taken PORT or OPS_PORT stops the start here, naming the setting, before half the system runs.
+  await assertCanListen(config.port, config.host, GRAPHQL_LISTENER);
+  if (config.web.ops) await assertCanListen(config.web.ops.port, config.web.ops.host, OPS_LISTENER);
   try {
     let local: LocalInstance | undefined;
     let api: SessionApi;

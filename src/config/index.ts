@@ -20,7 +20,7 @@ export { ConfigError, type Env } from './env';
 export type { ApiKeyConfig, AuthMode, JwtConfig } from './auth';
 export type { AccountConfig, InstanceCatalogue, InstanceConfig, InstanceStatusNotices } from './instances';
 export type { LocalAccountConfig, LocalInstancesConfig } from './local-instances';
-export { LOCAL_DEFAULTS, type LocalInstanceConfig } from './local';
+export { LOCAL_DEFAULTS, LOCAL_MQTT_FALLBACK_PORT, type LocalInstanceConfig } from './local';
 export type { PresenceConfig, SubscriptionConfig } from './presence';
 export type { CostLimits, SecurityConfig } from './security';
 export type { StatusNoticesConfig } from './status-notices';
@@ -32,6 +32,8 @@ export interface AppConfig extends RedisSettings {
   host: string;
   port: number;
   logLevel: string;
+  /** LOG_FORMAT: JSON lines, pretty lines, or pretty only when stdout is a terminal. */
+  logFormat: 'auto' | 'json' | 'pretty';
   source: PresenceSource;
   /** Instance for queries that name none; for `local` the local instance's id. */
   defaultInstanceId?: string;
@@ -64,7 +66,8 @@ export function loadConfig(env: Env = process.env): Readonly<AppConfig> {
     nodeEnv,
     host,
     port,
-    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logLevel: logLevel(env),
+    logFormat: logFormat(env),
     source,
     defaultInstanceId: text(env, 'MQTT_INSTANCE_ID') ?? (source === 'local' ? local.instanceId : undefined),
     upstream,
@@ -126,8 +129,16 @@ function assertNoticesShared(config: AppConfig): void {
  * The local instance's part alone, for `npm run local-instance` and `npm run devices`: they run
  * beside replicas whose other settings (authentication, say) are not theirs to check.
  */
-export function loadLocalInstanceConfig(env: Env = process.env): LocalInstanceConfig {
-  return localInstanceConfig(env);
+export function loadLocalInstanceConfig(env: Env = process.env): LocalInstanceConfig & Pick<AppConfig, 'logLevel' | 'logFormat'> {
+  return { ...localInstanceConfig(env), logLevel: logLevel(env), logFormat: logFormat(env) };
+}
+
+function logLevel(env: Env): string {
+  return oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info');
+}
+
+function logFormat(env: Env): AppConfig['logFormat'] {
+  return oneOf(env, 'LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto');
 }
 
 /** `npm run local-instance` with INSTANCES_FILE: a local instance for each instance of the catalogue (local-instances.ts). */

@@ -117,7 +117,7 @@ export async function startAmqpAuthEndpoint(options: AmqpAuthEndpointOptions): P
       if (!response.headersSent) answer(response, 200, 'deny');
     });
   });
-  const boundPort = await listen(server, host, port);
+  const boundPort = await listen(server, host, port, 'LOCAL_AMQP_AUTH_PORT');
   logger.info({ url: `http://${hostPort(host, boundPort)}/auth` }, 'AMQP auth endpoint (rabbitmq_auth_backend_http) listening');
   return {
     url: `http://${hostPort(host, boundPort)}/auth`,

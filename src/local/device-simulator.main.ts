@@ -1,14 +1,15 @@
 /**
  * `npm run devices [-- --count N] [--url mqtt://127.0.0.1:PORT] [--group GID_demo] [--prefix sim-] [--flap-ms N]`:
- * simulated devices as real MQTT connections to the local instance's broker (or any broker), until
- * Ctrl-C. With no options, GID_demo@@@sim-1 … sim-3: what GraphiQL's subscription tab watches. The
+ * simulated devices as real MQTT connections to the running local instance's broker (found through
+ * LOCAL_RUNTIME_FILE, which `npm start` and `npm run local-instance` write), or to any broker with
+ * --url, until Ctrl-C. With no options, GID_demo@@@sim-1 … sim-3: what GraphiQL's subscription tab watches. The
  * local instance's demo devices' IDs are never used (their sessions would be taken over): numbering
  * skips them.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadLocalInstanceConfig } from '../config';
-import { hostPort } from './listen';
 import { startSimulatedDevices } from './device-simulator';
+import { findRunningInstance } from './runtime-file';
 import { DEMO_DEVICES, numberedClientIds, SIMULATOR_DEFAULTS } from './device-simulator-defaults';
 
 const USAGE = `usage: npm run devices [-- --count N (${SIMULATOR_DEFAULTS.count})] [--url mqtt://127.0.0.1:PORT] [--group ${SIMULATOR_DEFAULTS.groupId}] [--prefix ${SIMULATOR_DEFAULTS.prefix}] [--flap-ms N]`;
@@ -31,14 +32,13 @@ async function main(): Promise<void> {
     return;
   }
   const local = loadLocalInstanceConfig();
-  const url = values.url ?? `mqtt://${hostPort(local.host, local.mqttPort)}`;
-  if (values.url === undefined) {
-    // The embedded broker takes a free port when LOCAL_MQTT_PORT is taken (by another broker, whose
-    // devices the service never sees): say where these go, and how to aim them.
-    process.stderr.write(`no --url: connecting to ${url} (LOCAL_MQTT_PORT); if the service's start log shows another mqttUrl, pass --url <mqttUrl>\n`);
-  }
-  // The local instance's demo devices (LOCAL_DEMO_DEVICES, as this process reads it): their IDs are taken.
-  const taken = new Set(numberedClientIds(DEMO_DEVICES.groupId, DEMO_DEVICES.prefix, local.demoDevices));
+  // No --url: the running local instance's broker, wherever it listens (never whatever holds 1883:
+  // Mosquitto there would accept the devices while the service reports them offline).
+  const running = values.url === undefined ? await findRunningInstance(local.runtimeFile!) : undefined;
+  const url = values.url ?? running!.mqttUrl;
+  if (running) process.stderr.write(`the local instance of ${running.runBy} (process ${running.pid}${running.graphqlUrl ? `, ${running.graphqlUrl}` : ''}) listens on ${url}\n`);
+  // The local instance's demo devices (as it recorded them, or LOCAL_DEMO_DEVICES as this process reads it): their IDs are taken.
+  const taken = new Set(running?.demoDevices ?? numberedClientIds(DEMO_DEVICES.groupId, DEMO_DEVICES.prefix, local.demoDevices));
   const devices = await startSimulatedDevices({
     taken,
     url,

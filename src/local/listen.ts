@@ -1,9 +1,14 @@
 import type { Server } from 'node:net';
+import { listenFailure } from '../common/start-errors';
 
-/** Listens on `host:port` and resolves with the bound port (the free one chosen when `port` is 0). */
-export function listen(server: Server, host: string, port: number): Promise<number> {
+/**
+ * Listens on `host:port` and resolves with the bound port (the free one chosen when `port` is 0).
+ * With `portSetting` (the setting that chose the port, e.g. LOCAL_OPENAPI_PORT), a taken port
+ * rejects with a StartError naming it.
+ */
+export function listen(server: Server, host: string, port: number, portSetting?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error);
+    const onError = (error: Error): void => reject(portSetting ? listenFailure(error, { portSetting, hostSetting: 'LOCAL_HOST', host, port }) : error);
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);

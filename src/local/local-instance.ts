@@ -60,7 +60,14 @@ export async function startLocalInstance(config: LocalInstanceConfig, logger: Lo
       amqpAuth = await startAmqpAuthEndpoint({ instanceId, accessKeyId, accessKeySecret, host, port: config.amqpAuthPort ?? 0, logger });
       stops.push(() => amqpAuth!.close());
     }
-    const broker = await startMqttBroker({ host, port: config.mqttPort, sessions, logger, observe: (aedes) => notices.observe(aedes) });
+    const broker = await startMqttBroker({
+      host,
+      port: config.mqttPort,
+      fallbackPort: config.mqttFallbackPort,
+      sessions,
+      logger,
+      observe: (aedes) => notices.observe(aedes),
+    });
     stops.push(() => broker.close());
     const emulator = await startOpenApiEmulator({
       host,

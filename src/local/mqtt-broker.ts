@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import type * as AedesModule from 'aedes';
+import { listenFailure } from '../common/start-errors';
 import { isValidClientId, MAX_CLIENT_ID_LENGTH } from '../presence/client-id';
 import { assertPort, hostPort, isAddressInUse, listen } from './listen';
 import type { LiveSessions } from './live-sessions';
@@ -8,8 +9,15 @@ import { silentLogger, type LocalLogger } from './logger';
 export interface MqttBrokerOptions {
   /** Interface to listen on, e.g. `127.0.0.1`. */
   host: string;
-  /** Port asked for; when it is taken, a free port is used instead and logged. 0 picks a free port. */
+  /** Port asked for; 0 picks a free port. Taken, without `fallbackPort`: the start fails, naming `portSetting`. */
   port: number;
+  /**
+   * Where to listen when `port` is taken (1883 held by Mosquitto, say): a fixed port, so the broker is
+   * found at the same place after every restart. Both taken: a free port, with a warning.
+   */
+  fallbackPort?: number;
+  /** The setting that chose `port`, named in errors and warnings. @default 'LOCAL_MQTT_PORT' */
+  portSetting?: string;
   /** Fed with every session that opens and closes: the truth the OpenAPI emulator answers from. */
   sessions: LiveSessions;
   /**
@@ -39,7 +47,7 @@ const IDENTIFIER_REJECTED = 2;
  * the OpenAPI actions can be asked about.
  */
 export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttBroker> {
-  const { host, port: requestedPort, sessions } = options;
+  const { host, port: requestedPort, sessions, portSetting = 'LOCAL_MQTT_PORT' } = options;
   const logger = options.logger ?? silentLogger;
   if (!host) throw new TypeError('host must be a non-empty interface address such as 127.0.0.1');
   assertPort('port', requestedPort);
@@ -87,14 +95,26 @@ export async function startMqttBroker(options: MqttBrokerOptions): Promise<MqttB
   };
 
   async function listenOrFallBack(): Promise<number> {
+    const where = { portSetting, hostSetting: 'LOCAL_HOST', host };
+    const fallbackPort = options.fallbackPort;
     try {
       return await listen(server, host, requestedPort);
     } catch (error) {
-      if (!isAddressInUse(error) || requestedPort === 0) throw error;
-      const freePort = await listen(server, host, 0);
-      logger.warn({ requestedPort, port: freePort }, `MQTT port ${requestedPort} was taken, using ${freePort}`);
-      return freePort;
+      if (!isAddressInUse(error) || requestedPort === 0 || fallbackPort === undefined) throw listenFailure(error, { ...where, port: requestedPort });
     }
+    try {
+      const port = await listen(server, host, fallbackPort);
+      logger.warn({ requestedPort, port }, `MQTT port ${requestedPort} is taken (another broker?): listening on ${port}, the fixed fallback; ${portSetting} chooses another`);
+      return port;
+    } catch (error) {
+      if (!isAddressInUse(error)) throw listenFailure(error, { ...where, port: fallbackPort });
+    }
+    const port = await listen(server, host, 0);
+    logger.warn(
+      { requestedPort, fallbackPort, port },
+      `MQTT ports ${requestedPort} and ${fallbackPort} are both taken: listening on ${port}, which changes at every start; set ${portSetting} to a free port to keep it`,
+    );
+    return port;
   }
 
   function closeAedes(): Promise<void> {

@@ -117,7 +117,7 @@ export async function startOpenApiEmulator(options: OpenApiEmulatorOptions): Pro
   setMaxListeners(0, closing.signal);
 
   const server = createServer((req, res) => void handle(req, res));
-  const port = await listen(server, host, options.port ?? 0);
+  const port = await listen(server, host, options.port ?? 0, 'LOCAL_OPENAPI_PORT');
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = Date.now();

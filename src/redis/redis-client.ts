@@ -1,6 +1,7 @@
 import Redis, { Cluster } from 'ioredis';
 import type { Logger } from '../common/logger';
 import { clusterSeeds } from './cluster-seeds';
+import { redisFailureReason } from './redis-failure';
 
 /** What the stores run on: one Redis, or a Redis Cluster reached through its own client. */
 export type RedisConnection = Redis | Cluster;
@@ -40,7 +41,7 @@ export interface RedisClientOptions {
 export function createRedisClient(url: string, logger: Logger, options: RedisClientOptions = {}): RedisConnection {
   const redis = options.cluster ? createClusterClient(url) : createSingleClient(url);
   // Without a listener ioredis prints every failed reconnect; SharedOrLocal logs the outage once.
-  redis.on('error', (error: Error) => logger.debug({ err: { message: error.message } }, 'redis connection error'));
+  redis.on('error', (error: Error) => logger.debug({ reason: redisFailureReason(error) }, 'Redis connection attempt failed'));
   return redis;
 }
 
@@ -96,7 +97,8 @@ export async function connectRedis(redis: RedisConnection, logger: Logger): Prom
     await redis.connect();
     return true;
   } catch (error) {
-    logger.error({ err: { message: (error as Error).message } }, 'Redis unreachable at start: budget and cache run per replica until it is back');
+    const reason = redisFailureReason(error);
+    logger.error({ reason }, `Redis unreachable at start (${reason}): budget and cache run per replica until it is back`);
     return false;
   }
 }

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../presence/clock';
 import type { Logger } from '../common/logger';
+import { redisFailureReason } from './redis-failure';
 
 /**
  * Whether this replica can reach the stores it shares with the others through Redis, and the
@@ -40,8 +41,8 @@ export class SharedOrLocal {
   lost(error: unknown): void {
     if (this.lostAtMs !== undefined) return;
     this.lostAtMs = this.now();
-    const message = error instanceof Error ? error.message : String(error);
-    this.logger.error({ err: { message } }, `Redis unreachable: ${this.what} falls back to this replica's memory`);
+    const reason = redisFailureReason(error);
+    this.logger.error({ reason }, `Redis unreachable: ${this.what} falls back to this replica's memory (${reason})`);
   }
 
   /** A shared operation succeeded: an outage, if any, is over (logged once). */

@@ -28,7 +28,7 @@ import { graphqlSseHttp } from './sse/use-http';
 import { httpCachePlugin } from './http/http-cache.plugin';
 import { createHttpApp, createOpsApp, GRAPHQL_PATH, type ReadinessCheck } from './http/http-app';
 import { hostAllowed, withHostCheck } from './http/allowed-hosts';
-import { listenOn, serverOptions } from './http/listener';
+import { GRAPHQL_LISTENER, listenOn, OPS_LISTENER, serverOptions } from './http/listener';
 import { ConnectionRefusalLog } from './observability/connection-refusal-log';
 import type { Logger } from '../common/logger';
 import type { PresenceMetrics } from './observability/metrics';
@@ -41,6 +41,7 @@ import { queryLimitRules } from './limits/query-limits.rules';
 import { requestLimitsPlugin, type RequestLimits } from './limits/request-limits.plugin';
 import { errorLogging, RequestErrorLog } from './observability/error-logging.plugin';
 import { inlineTracesPlugins } from './observability/inline-traces.plugin';
+import { apolloLogger } from './observability/apollo-logger';
 import { subscriptionsOverHttpPlugin } from './http/subscriptions-over-http.plugin';
 import { csrfPrevention } from './http/csrf';
 import { documentRequestErrorsPlugin } from './http/request-errors.plugin';
@@ -105,7 +106,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     validationRules: queryLimitRules(config.security.limits),
     // main.ts owns the lifecycle: SIGTERM drains, then stops the upstream client and Redis too.
     stopOnTerminationSignals: false,
-    logger,
+    logger: apolloLogger(logger),
     // Automatic Persisted Queries (on in Apollo by default): shared through Redis when set.
     persistedQueries: options.apqCache ? { cache: options.apqCache, ttl: APQ_TTL_SECONDS } : undefined,
     plugins: [
@@ -198,7 +199,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       introspection: config.security.introspection,
       errorLog,
     }),
-    cors: cors(config.web.corsOrigins),
+    cors: cors(config.web.corsOrigins, connectionRefusals),
     authenticate: authenticateRequest(authenticator, authRefusals),
     csrfRequestHeaders: csrf ? csrf.requestHeaders : undefined,
     maxBodyBytes: MAX_BODY_BYTES,
@@ -210,7 +211,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   const graphiqlAssetsDir = config.web.graphiqlEnabled ? defaultGraphiqlAssetsDir() : undefined;
   const graphql = graphqlHttpHandler({
     apollo,
-    cors: cors(config.web.corsOrigins),
+    cors: cors(config.web.corsOrigins, connectionRefusals),
     // Before authentication: the page and its assets are public; the operations it sends are not.
     page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : graphiqlOffPage(),
     authenticate: authenticateRequest(authenticator, authRefusals),
@@ -263,8 +264,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       return opsUrl;
     },
     async listen(port = config.port, host = config.host) {
-      const base = await listenOn(httpServer, port, host);
-      opsUrl = opsServer && ops ? await listenOn(opsServer, ops.port, ops.host) : base;
+      const base = await listenOn(httpServer, port, host, GRAPHQL_LISTENER);
+      opsUrl = opsServer && ops ? await listenOn(opsServer, ops.port, ops.host, OPS_LISTENER) : base;
       return `${base}${GRAPHQL_PATH}`;
     },
     async stop() {

@@ -1,12 +1,16 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
+let started = 0;
 
 export interface MainProcess {
   child: ChildProcessWithoutNullStreams;
   /** Everything written to stdout and stderr so far. */
   output: () => string;
+  /** What was written to stdout alone: the log stream. */
+  stdout: () => string;
   exited: Promise<number | null>;
 }
 
@@ -15,7 +19,15 @@ export interface MainProcess {
  * free; `prefix` runs it through another command, e.g. `ip netns exec <ns>` (network-namespace.ts).
  */
 export function startMain(env: Record<string, string>, prefix: readonly string[] = []): MainProcess {
-  const command = [...prefix, process.execPath, '-r', 'ts-node/register/transpile-only', 'src/main.ts'];
+  return startEntry('src/main.ts', env, { prefix });
+}
+
+/**
+ * Another entry of the repository (`src/local/local-instance.main.ts`, `src/local/device-simulator.main.ts`)
+ * the way startMain runs the service: compiled on the fly, the same environment, with `args`.
+ */
+export function startEntry(entry: string, env: Record<string, string>, options: { prefix?: readonly string[]; args?: readonly string[] } = {}): MainProcess {
+  const command = [...(options.prefix ?? []), process.execPath, '-r', 'ts-node/register/transpile-only', entry, ...(options.args ?? [])];
   const child = spawn(command[0], command.slice(1), {
     cwd: root,
     env: {
@@ -27,16 +39,22 @@ export function startMain(env: Record<string, string>, prefix: readonly string[]
       PORT: '0',
       LOCAL_MQTT_PORT: '0',
       LOCAL_DEMO_DEVICES: '2',
+      // Its own record of the local instance (runtime-file.ts), never the one a developer's `npm run devices` reads.
+      LOCAL_RUNTIME_FILE: join(tmpdir(), `presence-graph-test-${process.pid}-${++started}`, 'local-instance.json'),
       // Production serves the operator endpoints on OPS_PORT (9464 by default): a free one here.
       ...(env.NODE_ENV === 'production' && { OPS_PORT: '0' }),
       ...env,
     },
   });
   let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
+  let stdout = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+    stdout += chunk;
+  });
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  return { child, output: () => output, stdout: () => stdout, exited };
 }
 
 /** The GraphQL URL the process logs once ready; rejects if it exits first. */

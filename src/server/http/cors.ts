@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { ConnectionRefusal, type ConnectionRefusalLog } from '../observability/connection-refusal-log';
 
 /**
  * Request headers a web client may send cross-origin: JSON bodies, credentials (auth), and the
@@ -22,9 +23,12 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
  * No `Access-Control-Allow-Credentials`: callers authenticate with headers, never cookies, so no
  * page can borrow a user's session here. Sets the headers on `res` and returns true when it has
  * answered a preflight, allowed or not: that runs before authentication (a preflight carries no
- * credentials by design) and before any GraphQL work.
+ * credentials by design) and before any GraphQL work. A cross-origin request from an origin not
+ * allowed (a preflight refused, or a request whose answer the browser will not let the page read)
+ * goes to `refusals`, summarised (bounded lines per 10 s, the Origin truncated): a misconfigured
+ * CORS_ORIGINS shows in the log, a flood of them costs a line per interval.
  */
-export function cors(allowedOrigins: readonly string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function cors(allowedOrigins: readonly string[], refusals?: ConnectionRefusalLog): (req: IncomingMessage, res: ServerResponse) => boolean {
   const allowed = new Set(allowedOrigins);
   return (req, res) => {
     const origin = req.headers.origin;
@@ -38,6 +42,9 @@ export function cors(allowedOrigins: readonly string[]): (req: IncomingMessage, 
         res.setHeader('access-control-allow-headers', ALLOWED_HEADERS);
         res.setHeader('access-control-max-age', String(PREFLIGHT_MAX_AGE_SECONDS));
       }
+    }
+    if (origin !== undefined && !allowed.has(origin) && (preflight || !sameHost(origin, req.headers.host))) {
+      refusals?.record(ConnectionRefusal.OriginNotAllowed, 'http', origin);
     }
     if (!preflight) return false;
     // Not allowed: answered without permission headers, so the browser sends nothing further.
@@ -56,8 +63,13 @@ export function webSocketOriginAllowed(allowedOrigins: readonly string[], header
   const origin = headers.origin;
   if (origin === undefined) return true;
   if (allowedOrigins.includes(origin)) return true;
+  return sameHost(origin, headers.host);
+}
+
+/** Whether `origin` names the host the request was sent to: this service's own pages (GraphiQL, /live). */
+function sameHost(origin: string, host: string | undefined): boolean {
   try {
-    return new URL(origin).host === headers.host;
+    return new URL(origin).host === host;
   } catch {
     return false;
   }

@@ -1,5 +1,15 @@
 import type { Server, ServerOptions } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
+import { listenFailure } from '../../common/start-errors';
+
+/** The settings that chose a listener's address, named when it cannot bind: PORT and HOST, or OPS_PORT and OPS_HOST. */
+export interface ListenSettings {
+  portSetting: string;
+  hostSetting: string;
+}
+
+export const GRAPHQL_LISTENER: ListenSettings = Object.freeze({ portSetting: 'PORT', hostSetting: 'HOST' });
+export const OPS_LISTENER: ListenSettings = Object.freeze({ portSetting: 'OPS_PORT', hostSetting: 'OPS_HOST' });
 
 const HEADERS_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -17,12 +27,16 @@ export function serverOptions(): ServerOptions {
   };
 }
 
-/** Listens; resolves with `http://host:port`, the host as a client would name it. */
-export async function listenOn(server: Server, port: number, host: string): Promise<string> {
+/**
+ * Listens; resolves with `http://host:port`, the host as a client would name it. A port that cannot
+ * be bound rejects with a StartError naming `settings`.
+ */
+export async function listenOn(server: Server, port: number, host: string, settings: ListenSettings): Promise<string> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: Error): void => reject(listenFailure(error, { ...settings, host, port }));
+    server.once('error', onError);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', onError);
       resolve();
     });
   });
@@ -31,3 +45,18 @@ export async function listenOn(server: Server, port: number, host: string): Prom
   return `http://${shownHost}:${address.port}`;
 }
 
+
+/**
+ * Binds `host:port` for a moment and lets go: run before anything else starts, so a taken PORT stops
+ * the start at once, naming the setting, instead of after the local instance and the stores are up.
+ * The real listen still checks (another process may take the port in between).
+ */
+export async function assertCanListen(port: number, host: string, settings: ListenSettings): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error) => reject(listenFailure(error, { ...settings, host, port })));
+    probe.listen({ port, host, exclusive: true }, () => resolve());
+  });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}

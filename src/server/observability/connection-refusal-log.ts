@@ -7,7 +7,10 @@ export enum ConnectionRefusal {
   UnknownHost = 'host not allowed',
   /** The address holds MAX_UNAUTHENTICATED_SOCKETS_PER_ADDRESS WebSockets not yet authenticated. */
   TooManyUnauthenticatedSockets = 'too many unauthenticated sockets',
-  /** A WebSocket upgrade from a page whose Origin is neither this service nor in CORS_ORIGINS (the Origin shown, truncated). */
+  /**
+   * A WebSocket upgrade, or a cross-origin HTTP request (a CORS preflight, say), from a page whose
+   * Origin is neither this service nor in CORS_ORIGINS (the Origin shown, truncated).
+   */
   OriginNotAllowed = 'origin not allowed',
   /** An authenticated caller already holds MAX_CONNECTIONS_PER_CALLER WebSockets (the caller shown). */
   TooManyConnectionsForCaller = 'caller holds MAX_CONNECTIONS_PER_CALLER connections',

@@ -1,8 +1,10 @@
 import { connectAsync, type MqttClient } from 'mqtt';
 import { connect as netConnect, createServer, type Server } from 'node:net';
+import { StartError } from '../../../src/common/start-errors';
 import { LiveSessions } from '../../../src/local/live-sessions';
 import type { LocalLogger } from '../../../src/local/logger';
 import { startMqttBroker, type MqttBroker } from '../../../src/local/mqtt-broker';
+import { freePort } from '../../support/redis';
 
 /** Resolves at the next time `clientId` turns `online`; subscribe before acting. */
 function nextChange(sessions: LiveSessions, clientId: string, online: boolean): Promise<void> {
@@ -69,21 +71,58 @@ describe('embedded MQTT broker', () => {
     expect(sessions.isOnline(clientId)).toBe(false);
   });
 
-  it('listens on a free port instead when the requested one is taken, and says so', async () => {
+  /** A listener holding a free port of 127.0.0.1, as Mosquitto holds 1883 on a developer's machine. */
+  async function occupied(): Promise<{ port: number; close: () => Promise<void> }> {
     const occupier: Server = createServer();
     await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
-    const taken = (occupier.address() as { port: number }).port;
-    const warnings: unknown[] = [];
-    const logger: LocalLogger = { info: () => undefined, warn: (...args: unknown[]) => void warnings.push(args) };
+    return { port: (occupier.address() as { port: number }).port, close: () => new Promise((resolve) => occupier.close(() => resolve())) };
+  }
+
+  function warningsInto(warnings: string[]): LocalLogger {
+    return { info: () => undefined, warn: (...args: unknown[]) => void warnings.push(JSON.stringify(args)) };
+  }
+
+  it('listens on the fixed fallback port when the requested one is taken, the same one at every start, and says so', async () => {
+    const taken = await occupied();
+    const fallbackPort = await freePort();
+    const warnings: string[] = [];
     try {
-      const fallback = await startMqttBroker({ host: '127.0.0.1', port: taken, sessions: new LiveSessions(), logger });
-      await fallback.close();
-      expect(fallback.requestedPort).toBe(taken);
-      expect(fallback.port).not.toBe(taken);
-      expect(fallback.url).toBe(`mqtt://127.0.0.1:${fallback.port}`);
-      expect(JSON.stringify(warnings)).toContain(`${taken} was taken, using ${fallback.port}`);
+      for (let start = 0; start < 2; start++) {
+        const fallback = await startMqttBroker({ host: '127.0.0.1', port: taken.port, fallbackPort, sessions: new LiveSessions(), logger: warningsInto(warnings) });
+        await fallback.close();
+        expect(fallback).toMatchObject({ requestedPort: taken.port, port: fallbackPort, url: `mqtt://127.0.0.1:${fallbackPort}` });
+      }
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toContain(`MQTT port ${taken.port} is taken (another broker?): listening on ${fallbackPort}, the fixed fallback; LOCAL_MQTT_PORT chooses another`);
     } finally {
-      await new Promise((resolve) => occupier.close(resolve));
+      await taken.close();
+    }
+  });
+
+  it('takes a free port, warning that it changes at every start, only when the fallback is taken too', async () => {
+    const [taken, alsoTaken] = [await occupied(), await occupied()];
+    const warnings: string[] = [];
+    try {
+      const broker = await startMqttBroker({ host: '127.0.0.1', port: taken.port, fallbackPort: alsoTaken.port, sessions: new LiveSessions(), logger: warningsInto(warnings) });
+      await broker.close();
+      expect([taken.port, alsoTaken.port]).not.toContain(broker.port);
+      expect(warnings.join('')).toContain(`MQTT ports ${taken.port} and ${alsoTaken.port} are both taken: listening on ${broker.port}, which changes at every start; set LOCAL_MQTT_PORT to a free port to keep it`);
+    } finally {
+      await Promise.all([taken.close(), alsoTaken.close()]);
+    }
+  });
+
+  it('refuses to start on a port given explicitly (no fallback) that is taken, naming the setting', async () => {
+    const taken = await occupied();
+    try {
+      const starting = startMqttBroker({ host: '127.0.0.1', port: taken.port, sessions: new LiveSessions() });
+      await expect(starting).rejects.toBeInstanceOf(StartError);
+      await expect(starting).rejects.toMatchObject({
+        setting: 'LOCAL_MQTT_PORT',
+        message: `LOCAL_MQTT_PORT=${taken.port}: port ${taken.port} on 127.0.0.1 is already in use by another process; set LOCAL_MQTT_PORT to a free port (0 picks one), or stop what holds it`,
+      });
+    } finally {
+      await taken.close();
     }
   });
 

@@ -10,6 +10,13 @@ describe('loadConfig', () => {
     expect(config.presence).toMatchObject({ batchQps: 100, exactQps: 500, maxIdsPerRequest: 100 });
   });
 
+  it('writes logs for a person at a terminal and JSON lines otherwise, unless LOG_FORMAT forces one', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow(/LOG_FORMAT/);
+  });
+
   it('returns a frozen config, so nothing can change it behind the services that read it', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

@@ -1,4 +1,6 @@
-import { localInstanceConfig, LOCAL_DEFAULTS } from '../../../src/config/local';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { localInstanceConfig, LOCAL_DEFAULTS, LOCAL_MQTT_FALLBACK_PORT } from '../../../src/config/local';
 import { presenceConfig, subscriptionConfig } from '../../../src/config/presence';
 import { redisSettings } from '../../../src/config/redis';
 import { upstreamConfig } from '../../../src/config/upstream';
@@ -10,6 +12,18 @@ describe('config parts, each on its own', () => {
   it('local: the fixed development identity and ports, with a range check per port', () => {
     expect(localInstanceConfig({})).toMatchObject({ ...LOCAL_DEFAULTS, host: '127.0.0.1', mqttPort: 1883, openApiPort: 0, batchLagMs: 1000, demoDevices: 3 });
     expect(() => localInstanceConfig({ LOCAL_MQTT_PORT: '65536' })).toThrow(/LOCAL_MQTT_PORT must be a whole number from 0 to 65535/);
+  });
+
+  it('local: 1883, else the fixed fallback 18830 when LOCAL_MQTT_PORT is unset; a port given explicitly has no fallback', () => {
+    expect(localInstanceConfig({})).toMatchObject({ mqttPort: 1883, mqttFallbackPort: LOCAL_MQTT_FALLBACK_PORT });
+    expect(LOCAL_MQTT_FALLBACK_PORT).toBe(18830);
+    expect(localInstanceConfig({ LOCAL_MQTT_PORT: '1883' }).mqttFallbackPort).toBeUndefined();
+    expect(localInstanceConfig({ LOCAL_MQTT_PORT: '0' }).mqttFallbackPort).toBeUndefined();
+  });
+
+  it('local: the runtime file `npm run devices` reads, per user under the temporary folder unless LOCAL_RUNTIME_FILE says', () => {
+    expect(localInstanceConfig({}).runtimeFile).toBe(join(tmpdir(), `presence-graph-${userInfo().uid}`, 'local-instance.json'));
+    expect(localInstanceConfig({ LOCAL_RUNTIME_FILE: '/run/pg/local.json' }).runtimeFile).toBe('/run/pg/local.json');
   });
 
   it('upstream: a region or an endpoint for Alibaba Cloud, and an AccessKey pair given whole', () => {
