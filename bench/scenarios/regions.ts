@@ -8,8 +8,9 @@ import { FreshIds, queryBody } from '../lib/queries';
 import type { BenchContext, Goal, ScenarioReport } from '../lib/report';
 import { table } from '../lib/report';
 import { fmt, median, sleep } from '../lib/stats';
-import { analyseCalls, formatCodes, type UpstreamFigures } from '../lib/upstream-log';
-import { quiesce, startLocalHost, startService, takeBatchCalls, type LocalHost, type ServiceProcess } from '../lib/topology';
+import { formatCodes } from '../lib/upstream-log';
+import { startLocalHost, startService, type LocalHost } from '../lib/topology';
+import { budgetGoals, budgetMarkdown, twoReplicas, type ReplicaBudgets } from './regions-budgets';
 import { redisUnreachable } from './quota-saturation';
 
 /**
@@ -29,10 +30,6 @@ const KEYS = { A_AK_ID: A.accessKeyId, A_AK_SECRET: A.secret, B_AK_ID: B.accessK
 const RATE_PER_INSTANCE = 40;
 const IDS_PER_REQUEST = 5;
 const READ_TIMEOUT_MS = 1000;
-/** As quota saturation gives its one account: closed loop, enough to keep the budget busy at a round trip of hundreds of ms on a loaded machine. */
-const CONNECTIONS_PER_ACCOUNT = 48;
-const RAMP_MS = 2000;
-const TAIL_MS = 1000;
 const QUERY = 'query($ids: [ID!]!, $instanceId: String) { devices(clientIds: $ids, instanceId: $instanceId) { clientId online } }';
 
 type Variant = 'healthy' | 'refused' | 'blackholed';
@@ -70,7 +67,12 @@ export async function regions(ctx: BenchContext): Promise<ScenarioReport> {
     const rounds = await isolationRounds(ctx, hostA, endpointA, catalogue(endpointA.url));
     const redisProblem = await redisUnreachable(ctx.redisUrl);
     if (redisProblem) ctx.log(`regions: two replicas skipped: ${redisProblem}`);
-    const budgets = redisProblem ? undefined : await twoReplicas(ctx, hostA, hostB, catalogue(hostA.info.endpoint));
+    const accounts = [
+      { account: 'alpha', instanceId: A.instanceId, host: hostA },
+      { account: 'beta', instanceId: B.instanceId, host: hostB },
+    ];
+    const file = catalogue(hostA.info.endpoint);
+    const budgets = redisProblem ? undefined : await twoReplicas(ctx, accounts, (extra) => serviceEnv(file, extra));
     return report(ctx, rounds, budgets, redisProblem);
   } finally {
     await stopAll(hosts);
@@ -123,46 +125,6 @@ async function untilAnswers(url: string, instanceId: string): Promise<void> {
     await sleep(250);
   }
   throw new Error(`instance ${instanceId} did not answer within 60 s of its endpoint coming back`);
-}
-
-interface ReplicaBudgets {
-  perAccount: Array<{ account: string; upstream: UpstreamFigures }>;
-  clients: LoadResult[];
-}
-
-/** Two replicas sharing Redis, each loading both accounts (closed loop, fresh IDs, cache off). */
-async function twoReplicas(ctx: BenchContext, hostA: LocalHost, hostB: LocalHost, file: string): Promise<ReplicaBudgets> {
-  const prefix = `presence-graph-bench-regions-${Date.now().toString(36)}:`;
-  const env = serviceEnv(file, { REDIS_URL: ctx.redisUrl, REDIS_KEY_PREFIX: prefix, UPSTREAM_REPLICAS: '2' });
-  const services: ServiceProcess[] = [];
-  try {
-    for (let i = 0; i < 2; i++) services.push(await startService(hostA, env, { name: `regions replica ${i + 1}` }));
-    await Promise.all([quiesce(hostA), quiesce(hostB)]);
-    ctx.log(`regions: two replicas, both accounts, ${ctx.saturationSeconds} s`);
-    const startedAt = Date.now();
-    const clients = await Promise.all(
-      services.flatMap((service, i) =>
-        [A, B].map((instance) => {
-          const fresh = new FreshIds(`rr${i}-${instance.instanceId}`);
-          return runLoad({
-            url: service.info.url,
-            connections: CONNECTIONS_PER_ACCOUNT / 2,
-            durationSeconds: ctx.saturationSeconds,
-            body: () => queryBody(QUERY, { ids: fresh.take(1 + Math.floor(Math.random() * 19)), instanceId: instance.instanceId }),
-            countErrorCodes: true,
-          });
-        }),
-      ),
-    );
-    const endedAt = startedAt + ctx.saturationSeconds * 1000;
-    const perAccount = [];
-    for (const [account, host] of [['alpha', hostA], ['beta', hostB]] as const) {
-      perAccount.push({ account, upstream: analyseCalls(await takeBatchCalls(host), startedAt + RAMP_MS, endedAt - TAIL_MS) });
-    }
-    return { perAccount, clients };
-  } finally {
-    await stopAll(services);
-  }
 }
 
 function serviceEnv(file: string, extra: Record<string, string>): Record<string, string> {
@@ -242,29 +204,8 @@ function report(ctx: BenchContext, rounds: Round[], budgets: ReplicaBudgets | un
       met,
     };
   });
-  const budgetRows =
-    budgets?.perAccount.map(({ account, upstream }) => [
-      account,
-      upstream.maxCallsInRollingSecond,
-      `**${fmt(upstream.callsPerSecond, 1)}**`,
-      fmt(upstream.lookupsPerSecond),
-      formatCodes(upstream.refused),
-    ]) ?? [];
-  if (budgets) {
-    const throttled = budgets.clients.reduce((n, client) => n + (client.errorCodes.UPSTREAM_THROTTLED ?? 0), 0);
-    goals.push({
-      goal: 'under load from two replicas each account\'s budget is held separately: never over its 100 calls/s in any second',
-      measured: budgets.perAccount.map(({ account, upstream }) => `${account} max ${upstream.maxCallsInRollingSecond} in any rolling 1 s`).join(', ') + `; ${throttled} throttled at clients`,
-      met: budgets.perAccount.every(({ upstream }) => upstream.maxCallsInRollingSecond <= 100 && Object.keys(upstream.refused).length === 0),
-    });
-    goals.push({
-      goal: 'each account able to use all of its own budget (≥ 95 calls/s sustained each, both loaded at once)',
-      measured: budgets.perAccount.map(({ account, upstream }) => `${account} ${fmt(upstream.callsPerSecond, 1)} calls/s`).join(', '),
-      met: budgets.perAccount.every(({ upstream }) => upstream.callsPerSecond >= 95),
-    });
-  } else {
-    goals.push({ goal: 'two replicas: each account\'s budget held separately', measured: `not run: ${redisProblem}`, met: null });
-  }
+  if (budgets) goals.push(...budgetGoals(budgets));
+  else goals.push({ goal: 'two replicas: each account\'s budget held separately', measured: `not run: ${redisProblem}`, met: null });
   return {
     title: 'Several regions and accounts: isolation and per-account budgets',
     goals,
@@ -278,13 +219,7 @@ function report(ctx: BenchContext, rounds: Round[], budgets: ReplicaBudgets | un
       '',
       table(['A\'s endpoint', 'B p50 per round (ms)', 'B p50 / p99 (median of rounds, ms)', 'B error rate', 'A error rate', 'A error codes'], rows),
       '',
-      budgets
-        ? `**(b)** Two replicas sharing Redis (\`UPSTREAM_REPLICAS=2\`, a key prefix of the run's own), each loading both accounts closed loop ` +
-          `(${CONNECTIONS_PER_ACCOUNT / 2} connections per account per replica, 1–19 fresh IDs per request) for ${ctx.saturationSeconds} s; ` +
-          `figures from each emulator's log over the steady window (the first ${RAMP_MS / 1000} s and the last ${TAIL_MS / 1000} s left out; the rolling-second maximum over every call).`
-        : `**(b)** not run: ${redisProblem}`,
-      '',
-      budgets ? table(['account', 'max calls in any rolling 1 s', 'calls/s sustained', 'lookups/s', 'refused by the emulator'], budgetRows) : '',
+      budgets ? budgetMarkdown(ctx, budgets) : `**(b)** not run: ${redisProblem}`,
     ].join('\n'),
   };
 }

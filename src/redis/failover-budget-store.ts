@@ -1,4 +1,4 @@
-import { MemoryBudgetStore, type BudgetDecision, type BudgetStore } from '../presence/budget';
+import { MemoryBudgetStore, type BudgetDecision, type BudgetGrant, type BudgetStore } from '../presence/budget';
 import type { BudgetSlowdown } from '../presence/budget-slowdown';
 import { systemClock, type Clock } from '../presence/clock';
 import type { Logger } from '../common/logger';
@@ -102,10 +102,8 @@ export class FailoverBudgetStore implements BudgetStore {
 
   /** Degraded or joining: this replica's share first, then Redis when it answers (see the class comment). */
   private async withinShare(action: string, limit: number, windowMs: number, pendingMs: number, slowdown?: BudgetSlowdown): Promise<BudgetDecision> {
-    const held = this.holdDown(windowMs);
-    if (held) return held;
-    const share = Math.max(1, Math.floor(limit / this.replicas));
-    const local = await this.local.tryAcquire(action, share, windowMs, pendingMs, slowdown);
+    if (this.holdDown(windowMs)) return this.duringHoldDown(action, limit, windowMs, pendingMs, slowdown);
+    const local = await this.local.tryAcquire(action, this.share(limit), windowMs, pendingMs, slowdown);
     if (!local.granted) return local;
     let decision: BudgetDecision;
     try {
@@ -123,8 +121,35 @@ export class FailoverBudgetStore implements BudgetStore {
       await local.grant.settle();
       return decision;
     }
-    const both = [local.grant, decision.grant];
-    return { granted: true, grant: { settle: async () => void (await Promise.all(both.map((grant) => grant.settle()))) } };
+    return bothGranted(local.grant, decision.grant);
+  }
+
+  /**
+   * Redis is asked during the hold-down too, before the share (a failed ask then costs the share
+   * nothing): a command that timed out because this replica's event loop stalled on a busy host
+   * (ioredis's timer fires before the answer already waiting in the socket is read) is no outage,
+   * and Redis answering ends the hold-down at once, where it would otherwise refuse every call of
+   * the account for a window or more and fail the lookups queued behind them. What Redis grants
+   * then is still capped by the share (joining), so peers cut off by a real outage stay covered.
+   */
+  private async duringHoldDown(action: string, limit: number, windowMs: number, pendingMs: number, slowdown?: BudgetSlowdown): Promise<BudgetDecision> {
+    let decision: BudgetDecision;
+    try {
+      decision = this.tracked(await this.shared.tryAcquire(action, limit, windowMs, pendingMs, slowdown), pendingMs);
+    } catch {
+      return this.holdDown(windowMs) ?? { granted: false, retryAfterMs: 1 };
+    }
+    this.failover.reached({ perReplicaShareForMs: windowMs + this.peerRejoinMs });
+    if (!decision.granted) return decision;
+    const local = await this.local.tryAcquire(action, this.share(limit), windowMs, pendingMs, slowdown);
+    if (local.granted) return bothGranted(local.grant, decision.grant);
+    await decision.grant.settle();
+    return local;
+  }
+
+  /** This replica's share of the account's limit while Redis is not (or not surely) shared. */
+  private share(limit: number): number {
+    return Math.max(1, Math.floor(limit / this.replicas));
   }
 
   /** Counts a Redis grant as in flight until it is settled, or until pendingMs have passed. */
@@ -170,4 +195,9 @@ export class FailoverBudgetStore implements BudgetStore {
     const rejoinedAtMs = this.failover.rejoinedAtMs;
     return rejoinedAtMs !== undefined && this.now() - rejoinedAtMs < windowMs + this.peerRejoinMs;
   }
+}
+
+/** One call granted by both this replica's share and Redis: settling it settles both. */
+function bothGranted(local: BudgetGrant, shared: BudgetGrant): BudgetDecision {
+  return { granted: true, grant: { settle: async () => void (await Promise.all([local.settle(), shared.settle()])) } };
 }

@@ -1,10 +1,11 @@
+import type Redis from 'ioredis';
 import { FailoverBudgetStore } from '../../../src/redis/failover-budget-store';
 import { FailoverPresenceCache } from '../../../src/redis/failover-presence-cache';
 import { RedisBudgetStore } from '../../../src/redis/redis-budget-store';
 import { connectRedis, createRedisClient, REDIS_REJOIN_WITHIN_MS, type RedisConnection } from '../../../src/redis/redis-client';
 import { RedisPresenceCache } from '../../../src/redis/redis-presence-cache';
 import { capturedLogger, linesSaying } from '../../support/captured-logs';
-import { closedPort, describeWithRedis, startPrivateRedis, type PrivateRedis } from '../../support/redis';
+import { closedPort, deleteKeys, describeWithRedis, startPrivateRedis, uniqueKeyPrefix, type PrivateRedis } from '../../support/redis';
 import { waitFor } from '../../support/wait-for';
 
 /**
@@ -15,10 +16,10 @@ const OUTAGE = 'Redis unreachable';
 const RECOVERY = 'Redis reachable again';
 
 /** The stores as presence-core.ts wires them, on one connection, with the logs an operator would read. */
-function storesOn(url: string) {
+function storesOn(url: string, budgetPrefix = 'failover-test:budget:') {
   const { logger, lines } = capturedLogger();
   const redis = createRedisClient(url, logger);
-  const budget = new FailoverBudgetStore(new RedisBudgetStore(redis, 'failover-test:budget:'), {
+  const budget = new FailoverBudgetStore(new RedisBudgetStore(redis, budgetPrefix), {
     replicas: 2,
     logger,
     peerRejoinMs: REDIS_REJOIN_WITHIN_MS,
@@ -107,5 +108,42 @@ describeWithRedis('the failover stores when a private Redis is killed and starte
     await stores.cache.setMany([['inst\nGID_a@@@after', { online: true, checkedAtMs: 9 }]], 60_000);
     expect(await inRedis(stores.redis, 'failover-test:presence:inst\nGID_a@@@after')).toBe(1);
     for (const line of linesSaying(stores.lines, RECOVERY)) expect(line).toMatchObject({ level: 40, degradedForMs: expect.any(Number) });
+  });
+});
+
+describeWithRedis('the failover budget when a command times out because this replica stalled, not Redis', ['redis'], () => {
+  const prefix = uniqueKeyPrefix('failover-stall');
+  let stores: ReturnType<typeof storesOn>;
+
+  beforeAll(async () => {
+    stores = storesOn(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix);
+    await connectRedis(stores.redis, capturedLogger().logger);
+  });
+  afterAll(async () => {
+    await deleteKeys(stores.redis as Redis, prefix);
+    stores.redis.disconnect();
+  });
+
+  it('grants again as soon as Redis answers, instead of refusing the account for a window', async () => {
+    const windowMs = 1000;
+    expect(await stores.budget.tryAcquire('Batch', 10, windowMs, 0)).toMatchObject({ granted: true });
+    // A busy host: the event loop is held past the client's 500 ms command timeout while the call is
+    // in flight. Redis answers at once, but the timer runs before the answer is read.
+    const stalled = stores.budget.tryAcquire('Batch', 10, windowMs, 0);
+    const stallUntil = Date.now() + 700;
+    while (Date.now() < stallUntil); // the stall being reproduced, not a wait
+    expect(await stalled).toMatchObject({ granted: false });
+    expect(linesSaying(stores.lines, `${OUTAGE}: the upstream QPS budget`)).toHaveLength(1);
+
+    // Redis is there: the next call is granted through it, within this replica's share while joining.
+    const next = await stores.budget.tryAcquire('Batch', 10, windowMs, 0);
+    expect(next).toMatchObject({ granted: true });
+    expect(stores.budget.degraded).toBe(false);
+    expect(linesSaying(stores.lines, `${RECOVERY}: the upstream QPS budget`)).toHaveLength(1);
+    // Both grants so far are in Redis's count (the stalled call's too: Redis ran it), and the share caps the rest.
+    let granted = 1;
+    while ((await stores.budget.tryAcquire('Batch', 10, windowMs, 0)).granted) granted++;
+    expect(granted).toBeLessThanOrEqual(5);
+    expect(await stores.redis.zcard(`${prefix}Batch`)).toBeLessThanOrEqual(10);
   });
 });
