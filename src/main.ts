@@ -2,6 +2,7 @@
  * Entry point: loadConfig() → the presence source (the embedded local instance by default, or
  * Alibaba Cloud) → the service → listen. SIGTERM/SIGINT drain running requests, then stop.
  */
+import './common/compile-cache';
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { routeConsoleToLogger } from './common/console-lines';
