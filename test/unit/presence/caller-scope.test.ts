@@ -1,5 +1,5 @@
 import { UNRESTRICTED } from '../../../src/common/caller';
-import { scopePredicate } from '../../../src/presence/caller-scope';
+import { REMEMBERED_CLIENT_IDS_PER_SCOPE, scopePredicate } from '../../../src/presence/caller-scope';
 
 const device = (clientId: string, instanceId = 'mqtt-cn-prod') => ({ instanceId, clientId });
 
@@ -28,5 +28,21 @@ describe('scopePredicate', () => {
     const anyone = scopePredicate(UNRESTRICTED);
     expect(anyone(device('GID_x12@@@y', 'any-instance'))).toBe(true);
     expect(anyone(device('not-a-client-id'))).toBe(true);
+  });
+
+  it('keeps its verdicts when asked again, across instances and past the remembered IDs’ bound', () => {
+    const fleet = { instances: ['mqtt-cn-prod'], groups: ['GID_fleet-*'] };
+    const asked = scopePredicate(fleet);
+    expect(scopePredicate(fleet)).toBe(asked);
+    for (let round = 0; round < 2; round++) {
+      expect(asked(device('GID_fleet-eu@@@truck-1'))).toBe(true);
+      // The same Client ID on an instance outside the scope, then back: the instance is checked each time.
+      expect(asked(device('GID_fleet-eu@@@truck-1', 'mqtt-cn-staging'))).toBe(false);
+      expect(asked(device('GID_fleet-eu@@@truck-1'))).toBe(true);
+      expect(asked(device('GID_lab@@@bench-1'))).toBe(false);
+      expect(asked(device('not-a-client-id'))).toBe(false);
+      // More made-up IDs than it remembers: the memory is emptied, the answers stay right.
+      for (let i = 0; i <= REMEMBERED_CLIENT_IDS_PER_SCOPE; i++) expect(asked(device(`GID_other@@@made-up-${i}`))).toBe(false);
+    }
   });
 });

@@ -26,6 +26,21 @@ describe('ApiKeyAuthenticator', () => {
     }
   });
 
+  it('remembers only keys that matched: random keys never grow it, and a remembered key keeps its own caller', async () => {
+    const fresh = new ApiKeyAuthenticator([dashboard.entry, ops.entry]);
+    for (let i = 0; i < 50; i++) await expect(fresh.authenticate({ bearer: `random-${i}` })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(fresh.rememberedKeys).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      await expect(fresh.authenticate({ bearer: dashboard.key })).resolves.toMatchObject({ name: 'dashboard' });
+      await expect(fresh.authenticate({ apiKey: ops.key })).resolves.toMatchObject({ name: 'ops' });
+    }
+    expect(fresh.rememberedKeys).toBe(2);
+    // After the keys are remembered, near misses still take the digest path and are refused.
+    await expect(fresh.authenticate({ bearer: oneCharacterOff(dashboard.key) })).rejects.toMatchObject({ message: 'Invalid API key' });
+    await expect(fresh.authenticate({ bearer: `${dashboard.key} ` })).rejects.toMatchObject({ message: 'Invalid API key' });
+    expect(fresh.rememberedKeys).toBe(2);
+  });
+
   it('prefers the Authorization header over x-api-key when both are sent', async () => {
     await expect(authenticator.authenticate({ bearer: ops.key, apiKey: dashboard.key })).resolves.toMatchObject({ name: 'ops' });
   });
