@@ -49,6 +49,8 @@ export class MirroredPresenceTable implements PresenceTableStore {
   /** Reads of the shared table under way, and the devices forgotten meanwhile (not kept from them). */
   private readsOut = 0;
   private readonly forgottenWhileReading = new Set<string>();
+  /** Each device's read of the shared table under way, for other requests to join. */
+  private readonly reading = new Map<string, Promise<TableEntry | undefined>>();
   private closed = false;
 
   constructor(options: MirroredPresenceTableOptions) {
@@ -77,11 +79,22 @@ export class MirroredPresenceTable implements PresenceTableStore {
 
   async getMany(keys: readonly PresenceKey[]): Promise<Array<TableEntry | undefined>> {
     const found = keys.map((key) => this.getNow(key));
-    const missing: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (found[i] === undefined) missing.push(i);
-    if (missing.length === 0) return found;
-    const read = await this.readShared(missing.map((i) => keys[i]));
-    missing.forEach((index, i) => (found[index] = read[i]));
+    const toRead: PresenceKey[] = [];
+    const toReadAt: number[] = [];
+    const joined: Array<Promise<void>> = [];
+    for (let i = 0; i < keys.length; i++) {
+      if (found[i] !== undefined) continue;
+      // A device another request is reading already: its answer, not one more read (after an idle
+      // spell every request in flight misses the same devices at once).
+      const reading = this.reading.get(presenceKeyId(keys[i]));
+      if (reading) joined.push(reading.then((entry) => void (found[i] = entry)));
+      else toRead.push(keys[i]), toReadAt.push(i);
+    }
+    if (toRead.length > 0) {
+      const read = await this.readShared(toRead);
+      toReadAt.forEach((index, i) => (found[index] = read[i]));
+    }
+    await Promise.all(joined);
     return found;
   }
 
@@ -137,15 +150,25 @@ export class MirroredPresenceTable implements PresenceTableStore {
   private async readShared(keys: readonly PresenceKey[]): Promise<Array<TableEntry | undefined>> {
     const readAtMs = this.now();
     this.readsOut++;
+    const ids = keys.map(presenceKeyId);
+    const reading = this.shared.getMany(keys);
+    // Joiners see a failed read as "not in the table": they go on through the dispatcher, as the
+    // reader does (which alone reports the error).
+    const joinable = ids.map((id, i) => {
+      const one = reading.then((read) => read[i], () => undefined);
+      this.reading.set(id, one);
+      return one;
+    });
     try {
-      const read = await this.shared.getMany(keys);
+      const read = await reading;
       for (let i = 0; i < keys.length; i++) {
         const entry = read[i];
-        const id = presenceKeyId(keys[i]);
+        const id = ids[i];
         if (entry && !this.closed && !this.forgottenWhileReading.has(id)) this.keep(id, { entry, readAtMs });
       }
       return read;
     } finally {
+      ids.forEach((id, i) => this.reading.get(id) === joinable[i] && this.reading.delete(id));
       if (--this.readsOut === 0) this.forgottenWhileReading.clear();
     }
   }
@@ -181,6 +204,8 @@ export class MirroredPresenceTable implements PresenceTableStore {
 
   private forget(id: string): void {
     this.entries.delete(id);
+    // A request asking from now on reads anew rather than join a read that began before the change.
+    this.reading.delete(id);
     if (this.readsOut > 0) this.forgottenWhileReading.add(id);
   }
 

@@ -86,6 +86,14 @@ describe('MirroredPresenceTable', () => {
     expect(mirror.getNow(key)).toBeUndefined();
   });
 
+  it('lets requests missing the same device at once share one read of the shared table', async () => {
+    const { shared, mirror, reads } = setUp();
+    await shared.applyNotice(INSTANCE, notice('connect', 'a', 1), 1);
+    const answers = await Promise.all([mirror.getMany([key]), mirror.getMany([key]), mirror.getMany([key])]);
+    expect(answers.map((a) => a[0]?.online)).toEqual([true, true, true]);
+    expect(reads).toHaveBeenCalledTimes(1);
+  });
+
   it('keeps at most maxEntries devices, the one read longest ago going first', async () => {
     const shared = new MemoryPresenceTable();
     const mirror = new MirroredPresenceTable({ shared, feed: new MemoryChangeFeed(), maxEntries: 2 });
