@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../clock';
 import { assertNumberOption } from '../options';
+import { PresenceKeyMap } from '../presence-key-map';
 import { presenceKeyId, type PresenceKey } from '../types';
 import type { PresenceChangeFeed } from './presence-change-feed';
 import type { ApplyResult, GroupCount, OnlinePage, PresenceTableStore, TableEntry } from './presence-table';
@@ -21,6 +22,9 @@ export interface MirroredPresenceTableOptions {
 }
 
 interface Mirrored {
+  /** Its own key and id (not the caller's object): found by key, forgotten and evicted by id. */
+  key: PresenceKey;
+  id: string;
   entry: TableEntry;
   readAtMs: number;
 }
@@ -36,7 +40,10 @@ interface Mirrored {
  */
 export class MirroredPresenceTable implements PresenceTableStore {
   private readonly shared: PresenceTableStore;
+  /** By id, in the order read (a Map keeps insertion order), for eviction and forgetting... */
   private readonly entries = new Map<string, Mirrored>();
+  /** ...and the same by key, for reads: no id string built and hashed per device per request. */
+  private readonly byKey = new PresenceKeyMap<Mirrored>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: Clock;
@@ -65,15 +72,14 @@ export class MirroredPresenceTable implements PresenceTableStore {
   }
 
   getNow(key: PresenceKey): TableEntry | undefined {
-    const id = presenceKeyId(key);
-    const held = this.entries.get(id);
+    const held = this.byKey.get(key);
     if (!held) return undefined;
     const age = this.now() - held.readAtMs;
     if (age >= this.ttlMs) {
-      this.entries.delete(id);
+      this.drop(held.id);
       return undefined;
     }
-    if (age >= this.refreshAfterMs) this.refreshSoon(id, key);
+    if (age >= this.refreshAfterMs) this.refreshSoon(held.id, held.key);
     return held.entry;
   }
 
@@ -126,6 +132,7 @@ export class MirroredPresenceTable implements PresenceTableStore {
     this.closed = true;
     this.unsubscribe();
     this.entries.clear();
+    this.byKey.clear();
     this.refreshing.clear();
   }
 
@@ -164,7 +171,9 @@ export class MirroredPresenceTable implements PresenceTableStore {
       for (let i = 0; i < keys.length; i++) {
         const entry = read[i];
         const id = ids[i];
-        if (entry && !this.closed && !this.forgottenWhileReading.has(id)) this.keep(id, { entry, readAtMs });
+        if (entry && !this.closed && !this.forgottenWhileReading.has(id)) {
+          this.keep({ key: { instanceId: keys[i].instanceId, clientId: keys[i].clientId }, id, entry, readAtMs });
+        }
       }
       return read;
     } finally {
@@ -203,16 +212,24 @@ export class MirroredPresenceTable implements PresenceTableStore {
   };
 
   private forget(id: string): void {
-    this.entries.delete(id);
+    this.drop(id);
     // A request asking from now on reads anew rather than join a read that began before the change.
     this.reading.delete(id);
     if (this.readsOut > 0) this.forgottenWhileReading.add(id);
   }
 
-  private keep(id: string, mirrored: Mirrored): void {
+  private drop(id: string): void {
+    const held = this.entries.get(id);
+    if (!held) return;
     this.entries.delete(id);
-    this.entries.set(id, mirrored);
+    this.byKey.delete(held.key);
+  }
+
+  private keep(mirrored: Mirrored): void {
+    this.drop(mirrored.id);
+    this.entries.set(mirrored.id, mirrored);
+    this.byKey.set(mirrored.key, mirrored);
     // A Map keeps insertion order: the first key is the one read longest ago.
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    if (this.entries.size > this.maxEntries) this.drop(this.entries.keys().next().value as string);
   }
 }
