@@ -56,6 +56,44 @@ describe('MirroredPresenceTable', () => {
     expect((await mirror.getMany([key]))[0]).toMatchObject({ online: true, decidedAtMs: 5 });
   });
 
+  it('reads an entry past half its ttlMs again in the background, once, while still answering it', async () => {
+    const { shared, mirror, reads, advance } = setUp();
+    await shared.applyNotice(INSTANCE, notice('connect', 'a', 1), 1);
+    await mirror.getMany([key]);
+    advance(600);
+    expect(mirror.getNow(key)).toMatchObject({ online: true });
+    expect(mirror.getNow(key)).toMatchObject({ online: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.resolve();
+    expect(reads).toHaveBeenCalledTimes(2);
+    // Renewed from the background read: good for ttlMs from then, not from the first read.
+    advance(900);
+    expect(mirror.getNow(key)).toMatchObject({ online: true });
+  });
+
+  it('does not keep an answer read before a change that arrived while the read was out', async () => {
+    const { shared, feed, mirror } = setUp();
+    await shared.applyNotice(INSTANCE, notice('connect', 'a', 1), 1);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const answer = await shared.getMany([key]);
+    jest.spyOn(shared, 'getMany').mockImplementationOnce(async () => (await held, answer));
+    const reading = mirror.getMany([key]);
+    const result = await shared.applyNotice(INSTANCE, notice('tcpclean', 'a', 2), 2);
+    await feed.publish(result.change!);
+    release();
+    expect((await reading)[0]).toMatchObject({ online: true });
+    expect(mirror.getNow(key)).toBeUndefined();
+  });
+
+  it('lets requests missing the same device at once share one read of the shared table', async () => {
+    const { shared, mirror, reads } = setUp();
+    await shared.applyNotice(INSTANCE, notice('connect', 'a', 1), 1);
+    const answers = await Promise.all([mirror.getMany([key]), mirror.getMany([key]), mirror.getMany([key])]);
+    expect(answers.map((a) => a[0]?.online)).toEqual([true, true, true]);
+    expect(reads).toHaveBeenCalledTimes(1);
+  });
+
   it('keeps at most maxEntries devices, the one read longest ago going first', async () => {
     const shared = new MemoryPresenceTable();
     const mirror = new MirroredPresenceTable({ shared, feed: new MemoryChangeFeed(), maxEntries: 2 });
