@@ -7,8 +7,8 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { routeConsoleToLogger } from './common/console-lines';
 import { createLogger, logDestination } from './common/logger';
-import { StartError } from './common/start-errors';
-import { writeRuntimeFile } from './local/runtime-file';
+import { logStartFailure } from './common/start-errors';
+import { recordLocalInstance } from './local/runtime-file';
 import { startPresenceGraph } from './presence-graph';
 import { redisConsoleWarning } from './redis/redis-failure';
 
@@ -30,24 +30,11 @@ async function main(): Promise<void> {
     running = await startPresenceGraph(config, logger);
   } catch (error) {
     // Everything started is stopped by now (startPresenceGraph cleans up): say why, naming the setting.
-    if (error instanceof StartError) logger.fatal({ setting: error.setting }, `failed to start: ${error.message}`);
-    else logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    logStartFailure(logger, error);
     process.exit(1);
   }
   const { local } = running;
-  const forgetRuntimeFile =
-    local && config.local.runtimeFile
-      ? await writeRuntimeFile(config.local.runtimeFile, {
-          pid: process.pid,
-          runBy: 'npm start',
-          mqttUrl: local.mqttUrl,
-          openApiEndpoint: local.endpoint,
-          instanceId: local.instanceId,
-          graphqlUrl: running.url,
-          demoDevices: local.demoDevices,
-          startedAt: new Date().toISOString(),
-        })
-      : async () => undefined;
+  const forgetRuntimeFile = local ? await recordLocalInstance(config.local.runtimeFile, local, 'npm start', running.url) : async () => undefined;
 
   let stopping = false;
   const stop = async (signal: string) => {

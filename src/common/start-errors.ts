@@ -32,3 +32,9 @@ export function listenFailure(error: unknown, where: { portSetting: string; host
       return error;
   }
 }
+
+/** The one fatal line of a start that failed: the setting to change when a StartError names one. */
+export function logStartFailure(logger: { fatal(details: object, message: string): void }, error: unknown): void {
+  const message = `failed to start: ${error instanceof Error ? error.message : String(error)}`;
+  logger.fatal(error instanceof StartError ? { setting: error.setting } : { err: error }, message);
+}

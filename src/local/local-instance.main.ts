@@ -6,10 +6,10 @@
 import { loadLocalInstanceConfig, loadLocalInstancesConfig, type LocalInstancesConfig } from '../config';
 import { routeConsoleToLogger } from '../common/console-lines';
 import { createLogger, logDestination, prettyLogs, type Logger } from '../common/logger';
-import { StartError } from '../common/start-errors';
+import { logStartFailure } from '../common/start-errors';
 import { startLocalInstance } from './local-instance';
 import { startLocalInstances } from './local-instances';
-import { writeRuntimeFile } from './runtime-file';
+import { recordLocalInstance } from './runtime-file';
 
 /** What two replicas of one account set besides the one-service command (docs/operations.md, several replicas). */
 const REPLICAS_ENV = 'REDIS_URL=redis://127.0.0.1:6379 UPSTREAM_REPLICAS=2';
@@ -25,17 +25,7 @@ async function main(): Promise<void> {
   const several = loadLocalInstancesConfig();
   if (several) return mainOfSeveral(several, logger, summary);
   const local = await startLocalInstance(config, logger).catch((error: unknown) => failedToStart(logger, error));
-  const forgetRuntimeFile = config.runtimeFile
-    ? await writeRuntimeFile(config.runtimeFile, {
-        pid: process.pid,
-        runBy: 'npm run local-instance',
-        mqttUrl: local.mqttUrl,
-        openApiEndpoint: local.endpoint,
-        instanceId: local.instanceId,
-        demoDevices: local.demoDevices,
-        startedAt: new Date().toISOString(),
-      })
-    : async () => undefined;
+  const forgetRuntimeFile = await recordLocalInstance(config.runtimeFile, local, 'npm run local-instance');
   const serviceEnv = [
     `PRESENCE_SOURCE=alibaba ONSMQTT_ENDPOINT=${local.endpoint} MQTT_INSTANCE_ID=${local.instanceId} ALLOW_ANONYMOUS=true`,
     `ALIBABA_CLOUD_ACCESS_KEY_ID=${local.accessKeyId} ALIBABA_CLOUD_ACCESS_KEY_SECRET=${local.accessKeySecret}`,
@@ -88,7 +78,7 @@ async function mainOfSeveral(config: LocalInstancesConfig, logger: Logger, summa
 }
 
 function failedToStart(logger: Logger, error: unknown): never {
-  logger.fatal(error instanceof StartError ? { setting: error.setting } : { err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  logStartFailure(logger, error);
   process.exit(1);
 }
 

@@ -35,6 +35,18 @@ export async function writeRuntimeFile(path: string, record: LocalInstanceRecord
   };
 }
 
+/** The record of a local instance this process runs, written when `path` is set; how to remove it at stop. */
+export async function recordLocalInstance(
+  path: string | undefined,
+  local: { mqttUrl: string; endpoint: string; instanceId: string; demoDevices: readonly string[] },
+  runBy: string,
+  graphqlUrl?: string,
+): Promise<() => Promise<void>> {
+  if (!path) return async () => undefined;
+  const { mqttUrl, endpoint, instanceId, demoDevices } = local;
+  return writeRuntimeFile(path, { pid: process.pid, runBy, mqttUrl, openApiEndpoint: endpoint, instanceId, graphqlUrl, demoDevices, startedAt: new Date().toISOString() });
+}
+
 /** Why no running instance was found, in words that say what to do. */
 export class NoRunningInstanceError extends Error {
   override readonly name = 'NoRunningInstanceError';
