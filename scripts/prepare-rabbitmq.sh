@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares the local RabbitMQ (3.10, run as root) to stand in for an ApsaraMQ for MQTT instance's
-# AMQP endpoint of client status notices (docs: ../shared/docs/status-notices.md):
+# AMQP endpoint of client status notices (docs/status-notices.md):
 #   - starts RabbitMQ when nothing answers, and waits for it;
 #   - the virtual host MQTT, guest allowed on it, and the durable queue STATUS in it;
 #   - rabbitmq_auth_backend_http enabled and asked about every login the internal backend does not
