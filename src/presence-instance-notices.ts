@@ -100,13 +100,11 @@ export async function startInstanceNotices(config: Readonly<AppConfig>, deps: In
 
 /**
  * The table as one account's verifier sees it: only that account's instances' rows are listed for a
- * check, so each account's verifier spends its own budget on its own devices. The list is cut after
- * the table picks the least recently verified rows of all instances: an account whose rows are all
- * newer waits until the others' are checked (which makes them newer), never longer.
+ * check (the table picks the least recently verified among them), so each account's verifier spends
+ * its own budget on its own devices, whatever the other accounts' rows are.
  */
 function rowsOf(table: PresenceTableStore, instanceIds: ReadonlySet<string>): PresenceTableStore {
-  const leastRecentlyVerified: PresenceTableStore['leastRecentlyVerified'] = async (limit, quietSinceMs) =>
-    (await table.leastRecentlyVerified(limit, quietSinceMs)).filter((key) => instanceIds.has(key.instanceId));
+  const leastRecentlyVerified: PresenceTableStore['leastRecentlyVerified'] = (limit, quietSinceMs) => table.leastRecentlyVerified(limit, quietSinceMs, instanceIds);
   return new Proxy(table, {
     get(target, property) {
       if (property === 'leastRecentlyVerified') return leastRecentlyVerified;

@@ -187,11 +187,12 @@ export class RedisPresenceTable implements PresenceTableStore {
   }
 
   /** Reads every bucket of every group known (one script per bucket): meant for a verifier's periodic round. */
-  async leastRecentlyVerified(limit: number, quietSinceMs: number): Promise<PresenceKey[]> {
+  async leastRecentlyVerified(limit: number, quietSinceMs: number, instanceIds?: ReadonlySet<string>): Promise<PresenceKey[]> {
     assertNumberOption('RedisPresenceTable.leastRecentlyVerified', 'limit', limit, { min: 1, integer: true });
     const found: Array<{ key: PresenceKey; atMs: number }> = [];
     for (const group of await this.redis.smembers(this.groupsKey())) {
       const [instanceId, groupId] = group.split('\n');
+      if (instanceIds && !instanceIds.has(instanceId)) continue;
       const pages = await Promise.all(
         this.buckets().map((bucket) => this.redis[VERIFY_COMMAND](this.bucketKey(instanceId, groupId, bucket), Math.floor(quietSinceMs), limit)),
       );

@@ -130,6 +130,17 @@ describeWithRabbitMQ('status notices of several instances in two accounts (INSTA
     expect(beta.emulator.calls.filter((call) => call.action === SessionAction.Batch && call.clientIds.includes(clientId))).toHaveLength(1);
   });
 
+  it('counts an instance\'s group from its notices, and refuses the groups of gamma, whose notices nobody consumes', async () => {
+    const clientId = `GID_fleet@@@counted-${runId}`;
+    await connect(beta, clientId);
+    const count = async (instanceId: string) =>
+      postGraphQL<{ groupPresence: { online: number } }>(graph.url, `{ groupPresence(instanceId: "${instanceId}", groupId: "GID_fleet") { online } }`);
+    await waitFor('beta\'s notice counted', async () => ((await count(BETA.instanceId)).data?.groupPresence.online ?? 0) >= 1);
+    const refused = await count(GAMMA.instanceId);
+    expect(refused.data).toBeNull();
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: 'STATUS_NOTICES_OFF' }, message: expect.stringContaining(GAMMA.instanceId) });
+  });
+
   it('pushes one presenceChanged mixing three instances of two accounts: alpha and beta from their notices, gamma from the poller', async () => {
     const keys = [ALPHA, BETA, GAMMA].map((instance) => ({ instanceId: instance.instanceId, clientId: `GID_fleet@@@mixed-${instance.instanceId}-${runId}` }));
     const client = graphqlWsClient(graph.url);

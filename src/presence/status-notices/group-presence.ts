@@ -1,4 +1,4 @@
-import { ForbiddenError } from '../errors';
+import { ForbiddenError, StatusNoticesOffError } from '../errors';
 import type { PresenceStatus } from '../types';
 import { statusOf } from './notice-backed-lookup';
 import type { NoticeTrust } from './notice-trust';
@@ -22,7 +22,8 @@ export class GroupPresence {
 
   /**
    * `trust`: the consumer's, or with several instances (INSTANCES_FILE) each instance's; an instance
-   * whose notices nobody consumes has none, and its groups read as never complete.
+   * whose notices nobody consumes has none, and its groups are refused (STATUS_NOTICES_OFF) rather
+   * than read as empty: the table can only hold what its batch answers seeded, never the whole group.
    */
   constructor(
     private readonly table: PresenceTableStore,
@@ -33,7 +34,8 @@ export class GroupPresence {
 
   async summary(instanceId: string, groupId: string): Promise<GroupSummary> {
     assertValidGroupId(groupId);
-    const [count, complete] = await Promise.all([this.table.countGroup(instanceId, groupId), this.complete(instanceId)]);
+    const trust = this.noticedTrust(instanceId);
+    const [count, complete] = await Promise.all([this.table.countGroup(instanceId, groupId), this.complete(trust)]);
     return { ...count, complete };
   }
 
@@ -45,11 +47,21 @@ export class GroupPresence {
   async onlinePage(instanceId: string, groupId: string, first: number, after?: string): Promise<OnlinePage & { totalCount: number; statuses: Array<PresenceStatus | undefined> }> {
     assertValidGroupId(groupId);
     assertPageSize(first);
+    const trust = this.noticedTrust(instanceId);
     const [page, count] = await Promise.all([this.table.listOnline(instanceId, groupId, first, after), this.table.countGroup(instanceId, groupId)]);
     const entries = page.clientIds.length > 0 ? await this.table.getMany(page.clientIds.map((clientId) => ({ instanceId, clientId }))) : [];
-    const trust = this.trustOf(instanceId);
-    const statuses = entries.map((entry) => (entry && trust?.trusts(entry.evidenceAtMs) ? statusOf(entry) : undefined));
+    const statuses = entries.map((entry) => (entry && trust.trusts(entry.evidenceAtMs) ? statusOf(entry) : undefined));
     return { ...page, totalCount: count.online, statuses };
+  }
+
+  private noticedTrust(instanceId: string): NoticeTrust {
+    const trust = this.trustOf(instanceId);
+    if (trust === undefined) {
+      throw new StatusNoticesOffError(
+        `Which devices of a group are online is known only from the client status notices, and instance ${JSON.stringify(instanceId)} has none configured (statusNotices in INSTANCES_FILE)`,
+      );
+    }
+    return trust;
   }
 
   /**
@@ -57,10 +69,9 @@ export class GroupPresence {
    * began: the verifier and fresh notices get there. Judged over the whole table, not per group, which
    * errs on the side of saying "unsure".
    */
-  private async complete(instanceId: string): Promise<boolean> {
-    const trust = this.trustOf(instanceId);
-    const since = trust?.trustedSinceMs();
-    if (trust === undefined || since === undefined || !trust.consuming) return false;
+  private async complete(trust: NoticeTrust): Promise<boolean> {
+    const since = trust.trustedSinceMs();
+    if (since === undefined || !trust.consuming) return false;
     const unconfirmed = await this.table.leastRecentlyVerified(1, since - 1);
     return unconfirmed.length === 0;
   }

@@ -116,9 +116,11 @@ export class MemoryPresenceTable implements PresenceTableStore {
   }
 
   /** Reads every device (at most maxDevices): meant for a verifier's periodic round. */
-  async leastRecentlyVerified(limit: number, quietSinceMs: number): Promise<PresenceKey[]> {
+  async leastRecentlyVerified(limit: number, quietSinceMs: number, instanceIds?: ReadonlySet<string>): Promise<PresenceKey[]> {
     const found: HeldDevice[] = [];
-    for (const held of this.devices.values()) if (held.record.evidenceAtMs <= quietSinceMs) found.push(held);
+    for (const held of this.devices.values()) {
+      if (held.record.evidenceAtMs <= quietSinceMs && (!instanceIds || instanceIds.has(held.key.instanceId))) found.push(held);
+    }
     found.sort((a, b) => a.record.evidenceAtMs - b.record.evidenceAtMs);
     return found.slice(0, limit).map((held) => held.key);
   }

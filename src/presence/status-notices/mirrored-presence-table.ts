@@ -120,8 +120,8 @@ export class MirroredPresenceTable implements PresenceTableStore {
     return this.shared.listOnline(instanceId, groupId, first, after);
   }
 
-  leastRecentlyVerified(limit: number, quietSinceMs: number): Promise<PresenceKey[]> {
-    return this.shared.leastRecentlyVerified(limit, quietSinceMs);
+  leastRecentlyVerified(limit: number, quietSinceMs: number, instanceIds?: ReadonlySet<string>): Promise<PresenceKey[]> {
+    return this.shared.leastRecentlyVerified(limit, quietSinceMs, instanceIds);
   }
 
   size(): Promise<number> {

@@ -83,9 +83,10 @@ export interface PresenceTableStore {
   listOnline(instanceId: string, groupId: string, first: number, after?: string): Promise<OnlinePage>;
   /**
    * Up to `limit` devices to re-check with the batch action, oldest evidence first, among those with
-   * no evidence after `quietSinceMs` (no notice applied and no agreeing batch answer since then).
+   * no evidence after `quietSinceMs` (no notice applied and no agreeing batch answer since then);
+   * only devices of `instanceIds` when given (one account's verifier checks its own instances).
    */
-  leastRecentlyVerified(limit: number, quietSinceMs: number): Promise<PresenceKey[]>;
+  leastRecentlyVerified(limit: number, quietSinceMs: number, instanceIds?: ReadonlySet<string>): Promise<PresenceKey[]>;
   /** Devices the table knows, for the `presence_table_devices` gauge (a walk of every group on Redis). */
   size(): Promise<number>;
 }

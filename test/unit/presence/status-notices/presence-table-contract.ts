@@ -180,5 +180,15 @@ export function presenceTableContract(makeTable: MakeTable, options: PresenceTab
       await store.applyBatchAnswer(key('older'), true, T + 30, T + 31);
       expect(await store.leastRecentlyVerified(10, T + 20)).toEqual([key('other-group', 'GID_other'), key('old')]);
     });
+
+    it('picks among the given instances only, so older rows of other instances never crowd them out', async () => {
+      const store = await table();
+      const other = { instanceId: 'post-cn-other001', clientId: dev('elsewhere') };
+      await store.applyNotice(other.instanceId, notice('connect', 'a', T, other.clientId), T + 1);
+      await store.applyNotice(I, notice('connect', 'b', T, dev('mine')), T + 10);
+      expect(await store.leastRecentlyVerified(1, T + 20)).toEqual([other]);
+      expect(await store.leastRecentlyVerified(1, T + 20, new Set([I]))).toEqual([key('mine')]);
+      expect(await store.leastRecentlyVerified(10, T + 20, new Set(['post-cn-none0001']))).toEqual([]);
+    });
   });
 }

@@ -104,6 +104,16 @@ describe('GroupPresence', () => {
     expect(next).toMatchObject({ clientIds: [device(2).clientId], hasNextPage: false });
   });
 
+  it('refuses the groups of an instance whose notices nobody consumes, instead of reading them as empty', async () => {
+    const table = new MemoryPresenceTable({ batchLagMs: LAG_MS });
+    await connectAll(table, 2, Date.now());
+    const noticed = new NoticeTrust({ maxGapMs: 1_000 });
+    const groups = new GroupPresence(table, (instanceId) => (instanceId === INSTANCE ? noticed : undefined));
+    await expect(groups.summary(INSTANCE, 'GID_fleet')).resolves.toMatchObject({ online: 2, known: 2 });
+    await expect(groups.summary('post-cn-other001', 'GID_fleet')).rejects.toMatchObject({ code: 'STATUS_NOTICES_OFF', message: expect.stringContaining('"post-cn-other001" has none configured') });
+    await expect(groups.onlinePage('post-cn-other001', 'GID_fleet', 10)).rejects.toMatchObject({ code: 'STATUS_NOTICES_OFF' });
+  });
+
   it('refuses a malformed Group ID and a page size out of range', async () => {
     const groups = new GroupPresence(new MemoryPresenceTable(), new NoticeTrust({ maxGapMs: 0 }));
     await expect(groups.summary(INSTANCE, 'fleet')).rejects.toThrow(/Group ID "fleet" is not valid/);
