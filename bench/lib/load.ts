@@ -48,7 +48,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
       if (!body.includes('"errors"')) return;
       responsesWithErrors++;
       try {
-        for (const error of (JSON.parse(body) as { errors?: Array<{ extensions?: { code?: string } }> }).errors ?? []) {
+        for (const error of (JSON.parse(jsonOf(body)) as { errors?: Array<{ extensions?: { code?: string } }> }).errors ?? []) {
           const code = error.extensions?.code ?? 'NO_CODE';
           errorCodes[code] = (errorCodes[code] ?? 0) + 1;
         }
@@ -94,4 +94,13 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
 /** A short unmeasured run: lets V8 optimise the server's hot path before a measured round. */
 export async function warmUp(url: string, body: string, seconds = 2, headers?: Record<string, string>): Promise<void> {
   await runLoad({ url, connections: 16, durationSeconds: seconds, body, headers });
+}
+
+/** A JSON answer as it is, or the first event's data of an event stream (graphql-sse's `next`). */
+function jsonOf(body: string): string {
+  const data = body.startsWith('{') ? -1 : body.indexOf('data:');
+  if (data === -1) return body;
+  const start = data + 'data:'.length;
+  const end = body.indexOf('\n', start);
+  return body.slice(start, end === -1 ? undefined : end);
 }

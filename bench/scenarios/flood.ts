@@ -19,8 +19,8 @@ const SMALL = JSON.stringify({ query: '{ __typename }' });
 /** Legal and near MAX_QUERY_BYTES (8 KiB): a comment pads a 1-device query to 8,000 bytes. */
 const LARGE = JSON.stringify({ query: `#${'x'.repeat(7900)}\n{ device(clientId: "GID_demo@@@device-1") { online } }` });
 
-type Shape = 'http-small' | 'http-large' | 'ws-subscribe';
-const SHAPES: readonly Shape[] = ['http-small', 'http-large', 'ws-subscribe'];
+type Shape = 'http-small' | 'http-large' | 'ws-subscribe' | 'sse-subscribe';
+const SHAPES: readonly Shape[] = ['http-small', 'http-large', 'ws-subscribe', 'sse-subscribe'];
 
 interface Round {
   p50: number;
@@ -116,6 +116,10 @@ async function measureRound(
 function startFlood(flooder: ServerProcess, url: string, key: string, shape: Shape, seconds: number): Promise<FloodResult> {
   const authorization = `Bearer ${key}`;
   if (shape === 'ws-subscribe') return flooder.command<FloodResult>('ws', { url, authorization, query: '{ __typename }', connections: FLOOD_CONNECTIONS, seconds });
+  // graphql-sse's distinct connections mode: each POST one operation's event stream, ended after its result.
+  if (shape === 'sse-subscribe') {
+    return flooder.command<FloodResult>('http', { url: `${url}/stream`, headers: { authorization, accept: 'text/event-stream' }, body: SMALL, connections: FLOOD_CONNECTIONS, seconds });
+  }
   const body = shape === 'http-large' ? LARGE : SMALL;
   return flooder.command<FloodResult>('http', { url, headers: { authorization }, body, connections: FLOOD_CONNECTIONS, seconds });
 }
@@ -192,7 +196,8 @@ function report(ctx: BenchContext, shapes: readonly Shape[], targets: Target[], 
         `The victim key asks for 10 cached devices ${VICTIM_RATE} times a second (open loop, one kept-alive connection; each latency counted from ` +
         `when its request was due). The flooder key, in a process of its own, runs ${FLOOD_CONNECTIONS} connections that each send the next ` +
         'request as soon as the last is answered: `http-small` POSTs `{ __typename }`, `http-large` an 8,000-byte legal document, ' +
-        '`ws-subscribe` sends graphql-ws subscribes of `{ __typename }` over 8 sockets. Nearly all of it is over the operation share. ' +
+        '`ws-subscribe` sends graphql-ws subscribes of `{ __typename }` over 8 sockets, `sse-subscribe` POSTs `{ __typename }` to ' +
+        '`/graphql/stream` (graphql-sse, one event stream per operation). Nearly all of it is over the operation share. ' +
         `${ctx.rounds} rounds of ${ctx.roundSeconds} s each way, idle and flood alternating (medians). Server CPU per flood request: a flood ` +
         'round\'s CPU less an idle round\'s, over the flood requests sent (the flooder\'s admitted operations included). ' +
         'The event-loop delay is the server\'s own (a 10 ms timer\'s lateness): how long any callback waited there, whatever the ' +

@@ -186,6 +186,11 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   });
   // Server-Sent Events (graphql-sse): the WebSocket path's checks, auth, limits and contexts (sse/).
   const csrf = csrfPrevention({ source: config.source, authMode: config.security.authMode });
+  // Refusals over the share are answered after their retry time, on /graphql and its event streams
+  // alike: a flood waits instead of looping, and one caller's held refusals are bounded across both.
+  const heldRefusals = new HeldRefusals();
+  // A caller that could not start one operation now is refused before its body is even read.
+  const admission = operationShare ? [operationShareAdmission(operationShare)] : undefined;
   const eventStreams = graphqlSseHttp({
     handler: graphqlSseHandlerOptions({
       schema,
@@ -201,6 +206,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     }),
     cors: cors(config.web.corsOrigins, connectionRefusals),
     authenticate: authenticateRequest(authenticator, authRefusals),
+    admission,
+    heldRefusals,
     csrfRequestHeaders: csrf ? csrf.requestHeaders : undefined,
     maxBodyBytes: MAX_BODY_BYTES,
     // One stream is one operation: as many as a caller's WebSockets may run at once.
@@ -215,8 +222,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     // Before authentication: the page and its assets are public; the operations it sends are not.
     page: graphiqlAssetsDir ? graphiqlPage({ assetsDir: graphiqlAssetsDir }) : graphiqlOffPage(),
     authenticate: authenticateRequest(authenticator, authRefusals),
-    // A caller that could not start one operation now is refused before its body is even read.
-    admission: operationShare ? [operationShareAdmission(operationShare)] : undefined,
+    admission,
     // Cheapest first, each before Apollo parses: nothing a check refuses is parsed, validated or looked up.
     checks: [
       queryTextLimit(config.security.limits.maxQueryBytes),
@@ -226,8 +232,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       batchLimits,
     ],
     contextFor,
-    // Refusals over the share are answered after their retry time: a flood waits instead of looping.
-    heldRefusals: new HeldRefusals(),
+    heldRefusals,
     maxBodyBytes: MAX_BODY_BYTES,
     logger,
   });

@@ -3,6 +3,7 @@ import Negotiator from 'negotiator';
 import { createHandler, type HandlerOptions, type OperationContext } from 'graphql-sse';
 import type { Caller } from '../../common/caller';
 import type { Logger } from '../../common/logger';
+import type { HeldRefusals } from '../http/held-refusals';
 import { isRefusal, refusal, sendRefusal, type HttpRefusal } from '../http/http-refusal';
 import { readJsonBody } from '../http/json-body';
 import { ConnectionRefusal, type ConnectionRefusalLog } from '../observability/connection-refusal-log';
@@ -18,6 +19,10 @@ export interface SseHttpOptions<Context extends OperationContext> {
   /** The /graphql CORS rules (cors.ts): true when it has answered a preflight. */
   cors: Handler<boolean>;
   authenticate: (req: IncomingMessage) => Promise<Caller | HttpRefusal>;
+  /** Checks on the caller alone, before its body is read (its share of operations), as on /graphql. */
+  admission?: ReadonlyArray<(caller: Caller) => HttpRefusal | undefined>;
+  /** Where a refusal with a `delayMs` waits before it is answered (shared with /graphql); without it, at once. */
+  heldRefusals?: HeldRefusals;
   /**
    * Apollo's CSRF rule, for a GET (an EventSource is one, sent by any page with no preflight): the
    * headers one of which it must carry; undefined where CSRF prevention is off (http/csrf.ts).
@@ -44,7 +49,9 @@ export interface GraphQLSseHttp {
 /**
  * graphql-sse on node:http, as graphql-sse's own `use/http` but bounded: CORS first (a preflight ends
  * there), GET and POST only, an Accept that takes an event stream, CSRF prevention as for /graphql,
- * authentication before the body is read, the body's byte limit (graphql-sse reads any length),
+ * authentication before the body is read, the caller's admission (its share of operations; refused
+ * before the body is read and answered after its retry time, as on /graphql, so a client re-sending
+ * at once cannot turn refusals into a flood), the body's byte limit (graphql-sse reads any length),
  * MAX streams per caller, and a stream that ends when the caller's credentials expire.
  */
 export function graphqlSseHttp<Context extends OperationContext>(options: SseHttpOptions<Context>): GraphQLSseHttp {
@@ -69,6 +76,10 @@ export function graphqlSseHttp<Context extends OperationContext>(options: SseHtt
     if (method === 'GET' && options.csrfRequestHeaders && !options.csrfRequestHeaders.some((name) => (req.headers[name] ?? '') !== '')) {
       const names = options.csrfRequestHeaders.join(', ');
       return sendRefusal(res, refusal(400, `This operation has been blocked as a potential Cross-Site Request Forgery (CSRF): a GET must carry one of the headers ${names}`, 'BAD_REQUEST'));
+    }
+    for (const admit of options.admission ?? []) {
+      const refused = admit(caller);
+      if (refused) return options.heldRefusals ? options.heldRefusals.answer(res, caller.name, refused) : sendRefusal(res, refused);
     }
     const read = method === 'POST' ? await readJsonBody(req, options.maxBodyBytes) : { body: undefined };
     if (isRefusal(read)) return sendRefusal(res, read);

@@ -43,6 +43,27 @@ describe('a flood from one caller', () => {
     expect((await postJson(graph.url, { query: QUERY }, bearer(dashboardKey.key))).status).toBe(200);
   });
 
+  it('is refused over Server-Sent Events before its body is read, the refusal answered once its retry time has passed', async () => {
+    const stream = (body: string) =>
+      fetch(`${graph.url}/stream`, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json', ...asOps }, body });
+    const admitted = await stream(JSON.stringify({ query: QUERY }));
+    expect(admitted.status).toBe(200);
+    expect(await admitted.text()).toMatch(/event: next[\s\S]*event: complete/);
+    const started = performance.now();
+    // Not JSON at all: read, it would be a 400.
+    const refused = await stream('{ not json');
+    const elapsedMs = performance.now() - started;
+    expect(refused.status).toBe(429);
+    const { errors } = (await refused.json()) as { errors: Array<{ message: string; extensions: { code: string; retryAfterMs: number } }> };
+    expect(errors).toEqual([
+      { message: expect.stringContaining('(1, CALLER_OPERATIONS_PER_SECOND)'), extensions: { code: 'RATE_LIMITED', retryAfterMs: expect.any(Number) } },
+    ]);
+    expect(errors[0].extensions.retryAfterMs).toBeGreaterThan(0);
+    expect(elapsedMs).toBeGreaterThanOrEqual(errors[0].extensions.retryAfterMs - 1);
+    // With a token back, the body is read and refused for what it is.
+    expect((await stream('{ not json')).status).toBe(400);
+  });
+
   it('is refused over WebSocket at once, and the socket read no further until the retry time has passed', async () => {
     const client = graphqlWsClient(graph.url, asOps);
     try {
