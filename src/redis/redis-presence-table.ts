@@ -85,7 +85,9 @@ export class RedisPresenceTable implements PresenceTableStore {
   private readonly updates: DeviceRecordUpdates;
   private readonly keyPrefix: string;
   readonly bucketsPerGroup: number;
-  private readonly registered = new Set<string>();
+  /** Groups known to be in the groups set, by instance (no key string built per update to look one up). */
+  private readonly registered = new Map<string, Set<string>>();
+  private registeredGroups = 0;
   private readonly batches: RecordBatches;
 
   constructor(redis: Redis | Cluster, options: RedisPresenceTableOptions = {}) {
@@ -107,13 +109,18 @@ export class RedisPresenceTable implements PresenceTableStore {
     );
   }
 
-  async applyNotice(instanceId: string, notice: StatusNotice, receivedAtMs: number): Promise<ApplyResult> {
+  applyNotice(instanceId: string, notice: StatusNotice, receivedAtMs: number): Promise<ApplyResult> {
     const key = { instanceId, clientId: notice.clientId };
     return this.update(key, notice.groupId, (held) => this.updates.notice(held, key, notice, receivedAtMs));
   }
 
-  async applyBatchAnswer(key: PresenceKey, online: boolean, checkedAtMs: number, receivedAtMs: number): Promise<ApplyResult> {
-    const { groupId } = parseClientId(key.clientId);
+  applyBatchAnswer(key: PresenceKey, online: boolean, checkedAtMs: number, receivedAtMs: number): Promise<ApplyResult> {
+    let groupId: string;
+    try {
+      groupId = parseClientId(key.clientId).groupId;
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.update(key, groupId, (held) => this.updates.batch(held, key, online, checkedAtMs, receivedAtMs));
   }
 
@@ -206,11 +213,16 @@ export class RedisPresenceTable implements PresenceTableStore {
     return found.map(({ key }) => key);
   }
 
-  private async update(key: PresenceKey, groupId: string, compute: (held: DeviceRecord | undefined) => RecordUpdate): Promise<ApplyResult> {
-    const hashKey = this.bucketKey(key.instanceId, groupId, bucketOf(key.clientId, this.bucketsPerGroup));
-    const { result, created } = await this.batches.submit(hashKey, key.clientId, compute);
-    if (created) await this.register(key.instanceId, groupId);
-    return result;
+  /** No async step of its own: one promise per update, the batch's (the group is registered, when new, before it resolves). */
+  private update(key: PresenceKey, groupId: string, compute: (held: DeviceRecord | undefined) => RecordUpdate): Promise<ApplyResult> {
+    let hashKey: string;
+    try {
+      hashKey = this.bucketKey(key.instanceId, groupId, bucketOf(key.clientId, this.bucketsPerGroup));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const registered = this.registered.get(key.instanceId)?.has(groupId) === true;
+    return this.batches.submit(hashKey, key.clientId, compute, registered ? undefined : () => this.register(key.instanceId, groupId));
   }
 
   private readMany(devices: readonly BatchDevice[]): Promise<Array<Buffer | null>> {
@@ -226,11 +238,16 @@ export class RedisPresenceTable implements PresenceTableStore {
   }
 
   private async register(instanceId: string, groupId: string): Promise<void> {
-    const group = `${instanceId}\n${groupId}`;
-    if (this.registered.has(group)) return;
-    await this.redis.sadd(this.groupsKey(), group);
-    if (this.registered.size >= MAX_REGISTERED_GROUPS) this.registered.clear();
-    this.registered.add(group);
+    if (this.registered.get(instanceId)?.has(groupId)) return;
+    await this.redis.sadd(this.groupsKey(), `${instanceId}\n${groupId}`);
+    if (this.registeredGroups >= MAX_REGISTERED_GROUPS) {
+      this.registered.clear();
+      this.registeredGroups = 0;
+    }
+    let groups = this.registered.get(instanceId);
+    if (!groups) this.registered.set(instanceId, (groups = new Set()));
+    if (!groups.has(groupId)) this.registeredGroups++;
+    groups.add(groupId);
   }
 
   private deviceKey(key: PresenceKey): string {

@@ -15,17 +15,15 @@ export interface BatchDevice {
   clientId: string;
 }
 
-export interface BatchedUpdate {
-  result: ApplyResult;
-  /** The device had no record before this update was written: its group may be new to the table. */
-  created: boolean;
-}
-
 type Compute = (held: DeviceRecord | undefined) => RecordUpdate;
+
+/** Called when the device had no record before the update was written (its group may be new to the table). */
+type WhenCreated = () => Promise<void>;
 
 interface Job {
   compute: Compute;
-  resolve: (update: BatchedUpdate) => void;
+  whenCreated: WhenCreated | undefined;
+  resolve: (result: ApplyResult | Promise<ApplyResult>) => void;
   reject: (error: Error) => void;
 }
 
@@ -66,7 +64,11 @@ export class RecordBatches {
     private readonly options: RecordBatchesOptions,
   ) {}
 
-  submit(hashKey: string, clientId: string, compute: Compute): Promise<BatchedUpdate> {
+  /**
+   * Resolves once the update is in Redis; when it created the device's record and `whenCreated` is
+   * given, only once that has resolved too (it rejects the update when it rejects).
+   */
+  submit(hashKey: string, clientId: string, compute: Compute, whenCreated?: WhenCreated): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
       const id = `${hashKey}\n${clientId}`;
       let device = this.pending.get(id);
@@ -74,7 +76,7 @@ export class RecordBatches {
         device = { hashKey, clientId, jobs: [], held: null };
         this.pending.set(id, device);
       }
-      device.jobs.push({ compute, resolve, reject });
+      device.jobs.push({ compute, whenCreated, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // After every microtask of this I/O event: all its deliveries' updates are in by then.
@@ -156,5 +158,5 @@ export class RecordBatches {
 }
 
 function settle(device: Pending, results: ApplyResult[], created: boolean): void {
-  device.jobs.forEach((job, i) => job.resolve({ result: results[i], created }));
+  device.jobs.forEach((job, i) => job.resolve(created && job.whenCreated ? job.whenCreated().then(() => results[i]) : results[i]));
 }

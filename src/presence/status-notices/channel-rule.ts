@@ -85,14 +85,14 @@ export class ChannelRule {
     const token = channelToken(notice.channelId);
     const ended = notice.eventType !== 'connect';
     const channels = [...state.channels];
-    const at = findToken(channels, token);
-    if (at.found) {
-      const held = channels[at.index];
-      channels[at.index] = { token, atMs: Math.max(held.atMs, notice.timeMs), ended: held.ended || ended };
+    const at = tokenIndex(channels, token);
+    if (channels[at]?.token === token) {
+      const held = channels[at];
+      channels[at] = { token, atMs: Math.max(held.atMs, notice.timeMs), ended: held.ended || ended };
     } else {
       // A channel forgotten by prune: its notices are all at or before the floor (see prune).
       if (notice.timeMs <= state.floorMs) return state;
-      channels.splice(at.index, 0, { token, atMs: notice.timeMs, ended });
+      channels.splice(at, 0, { token, atMs: notice.timeMs, ended });
     }
     return this.settle(state, { ...state, channels, lastNoticeAtMs: Math.max(state.lastNoticeAtMs, notice.timeMs) });
   }
@@ -163,6 +163,8 @@ export class ChannelRule {
     const closedBefore = this.closedBeforeMs(state);
     const horizon = Math.max(state.lastNoticeAtMs, state.batchOnlineAtMs, state.batchOfflineAtMs) - this.tombstoneRetentionMs;
     const finished = (channel: ChannelState) => channel.ended || channel.atMs <= closedBefore;
+    // The common case, checked without allocating: nothing to forget.
+    if (state.channels.length <= this.maxChannelsPerDevice && !state.channels.some((channel) => finished(channel) && channel.atMs <= horizon)) return state;
     let kept = state.channels.filter((channel) => !(finished(channel) && channel.atMs <= horizon));
     if (kept.length > this.maxChannelsPerDevice) {
       const byAge = [...kept].sort((a, b) => a.atMs - b.atMs || Number(finished(b)) - Number(finished(a)) || compare(a.token, b.token));
@@ -195,10 +197,11 @@ export function sameState(a: DeviceState, b: DeviceState): boolean {
   });
 }
 
-function findToken(channels: readonly ChannelState[], token: string): { found: boolean; index: number } {
+/** Where `token` is in the sorted channels, or where it would go. */
+function tokenIndex(channels: readonly ChannelState[], token: string): number {
   let index = 0;
   while (index < channels.length && compare(channels[index].token, token) < 0) index++;
-  return { found: index < channels.length && channels[index].token === token, index };
+  return index;
 }
 
 function compare(a: string, b: string): number {

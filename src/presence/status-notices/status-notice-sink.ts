@@ -1,8 +1,8 @@
 import { systemClock, type Clock } from '../clock';
 import { NO_NOTICE_OBSERVER, type NoticeObserver, type NoticeOutcome } from './notice-observer';
 import type { PresenceChangeFeed } from './presence-change-feed';
-import type { PresenceTableStore } from './presence-table';
-import { parseStatusNotice } from './status-notice';
+import type { ApplyResult, PresenceTableStore } from './presence-table';
+import { parseStatusNotice, type StatusNotice } from './status-notice';
 
 export interface StatusNoticeSinkOptions {
   /** The instance whose notices these are: the table is keyed by instance and Client ID. */
@@ -38,28 +38,34 @@ export class StatusNoticeSink {
     this.now = options.now ?? systemClock;
   }
 
-  async accept(body: Buffer | string): Promise<NoticeOutcome> {
+  /** No async step of its own: the table's promise, and one reaction to it. */
+  accept(body: Buffer | string): Promise<NoticeOutcome> {
     const parsed = parseStatusNotice(body);
     if (!parsed.ok) {
       this.observer.notice('unknown', 'malformed');
       this.options.onRefused?.(parsed.reason);
-      return 'malformed';
+      return Promise.resolve('malformed');
     }
     const { notice } = parsed;
     // A broker may deliver another group's notice on a consume (the GROUP_ID argument is a filter
     // the cloud applies, RabbitMQ does not): it is not ours to count.
     if (this.groups.size > 0 && !this.groups.has(notice.groupId)) {
       this.observer.notice(notice.eventType, 'ignored');
-      return 'ignored';
+      return Promise.resolve('ignored');
     }
     const receivedAtMs = this.now();
-    const result = await this.options.table.applyNotice(this.options.instanceId, notice, receivedAtMs);
+    return this.options.table.applyNotice(this.options.instanceId, notice, receivedAtMs).then((result) => this.applied(notice, result, receivedAtMs));
+  }
+
+  private applied(notice: StatusNotice, result: ApplyResult, receivedAtMs: number): NoticeOutcome {
     this.observer.notice(notice.eventType, result.outcome);
     this.observer.noticeLagMs(Math.max(0, receivedAtMs - notice.timeMs));
     if (result.outcome === 'rejected') this.options.onRefused?.(result.reason ?? 'rejected');
     // At most once, like the feed itself, and not awaited: the notice is applied (the ack may go),
     // and the table already holds the change for the next query.
-    if (result.change) this.options.feed.publish(result.change).catch(() => undefined);
+    if (result.change) this.options.feed.publish(result.change).catch(ignore);
     return result.outcome;
   }
 }
+
+function ignore(): void {}

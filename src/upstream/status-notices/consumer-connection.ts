@@ -3,7 +3,7 @@ import type { Logger } from '../../common/logger';
 import { sleep } from '../../presence/clock';
 import { AckWindow } from './ack-window';
 import { GROUP_ID_ARGUMENT, SIGN_KEY_PROPERTY, STATUS_NOTICE_VHOST, type AmqpLogin } from './amqp-login';
-import type { NoticeMeta, ResolvedConsumerOptions } from './consumer-options';
+import type { NoticeMeta, NoticeOutcome, ResolvedConsumerOptions } from './consumer-options';
 
 export interface ConsumerConnectionSettings
   extends Pick<
@@ -35,7 +35,10 @@ export class ConsumerConnection {
   private channel: amqp.Channel | undefined;
   /** What is applied is acked in runs (ack-window.ts). */
   private readonly acks = new AckWindow((message, multiple) => this.settle(message, 'ack', multiple));
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries whose handler has not settled yet; close() waits for them (up to drainTimeoutMs). */
+  private running = 0;
+  /** Called when `running` drops to 0 while close() waits. */
+  private drained: (() => void) | undefined;
   /** Aborted by close(): notices held before a nack are handed back at once. */
   private readonly closing = new AbortController();
   private consumerTags: string[] = [];
@@ -140,28 +143,41 @@ export class ConsumerConnection {
     }
     this.acks.delivered(message);
     const meta: NoticeMeta = { group, redelivered: message.fields.redelivered, receivedAtMs: this.settings.now() };
-    const work = this.handle(message, meta);
-    this.inFlight.add(work);
-    void work.then(() => this.inFlight.delete(work));
+    this.running++;
+    // No async function and no promise of its own per delivery: the handler's promise, settled here.
+    let outcome: Promise<NoticeOutcome>;
+    try {
+      outcome = Promise.resolve(this.settings.onNotice(message.content, meta));
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome.then(
+      (settled) => this.applied(message, meta, settled),
+      (error: unknown) => void this.failed(message, meta, error),
+    );
   }
 
-  /** Never rejects: whatever the handler does, the delivery is acked or handed back. */
-  private async handle(message: amqp.ConsumeMessage, meta: NoticeMeta): Promise<void> {
-    const { logger, serial } = this.settings;
-    try {
-      const outcome = await this.settings.onNotice(message.content, meta);
-      if (outcome === 'ignored') logger.debug({ connection: serial, group: meta.group }, 'status notice ignored by its handler; acked');
-      this.acks.applied(message);
-    } catch (error) {
-      this.acks.failing(message);
-      logger.warn(
-        { connection: serial, group: meta.group, err: error instanceof Error ? error.message : String(error) },
-        'status notice not applied; handing it back to the broker for redelivery',
-      );
-      await sleep(this.settings.redeliveryDelayMs, this.closing.signal).catch(() => undefined);
-      this.settle(message, 'nack');
-      this.acks.handedBack(message);
-    }
+  private applied(message: amqp.ConsumeMessage, meta: NoticeMeta, outcome: NoticeOutcome): void {
+    if (outcome === 'ignored') this.settings.logger.debug({ connection: this.settings.serial, group: meta.group }, 'status notice ignored by its handler; acked');
+    this.acks.applied(message);
+    this.finished();
+  }
+
+  /** Hands the delivery back (nack, requeue) after redeliveryDelayMs, or at once when closing. */
+  private async failed(message: amqp.ConsumeMessage, meta: NoticeMeta, error: unknown): Promise<void> {
+    this.acks.failing(message);
+    this.settings.logger.warn(
+      { connection: this.settings.serial, group: meta.group, err: error instanceof Error ? error.message : String(error) },
+      'status notice not applied; handing it back to the broker for redelivery',
+    );
+    await sleep(this.settings.redeliveryDelayMs, this.closing.signal).catch(() => undefined);
+    this.settle(message, 'nack');
+    this.acks.handedBack(message);
+    this.finished();
+  }
+
+  private finished(): void {
+    if (--this.running === 0) this.drained?.();
   }
 
   private settle(message: amqp.ConsumeMessage, how: 'ack' | 'nack', multiple = false): void {
@@ -176,14 +192,17 @@ export class ConsumerConnection {
   }
 
   private async drain(): Promise<void> {
-    if (this.inFlight.size === 0) return;
+    if (this.running === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.settings.drainTimeoutMs)));
-    const outcome = await Promise.race([Promise.all(this.inFlight).then(() => 'drained' as const), timedOut]);
+    const outcome = await new Promise<'drained' | 'timeout'>((resolve) => {
+      this.drained = () => resolve('drained');
+      timer = setTimeout(() => resolve('timeout'), this.settings.drainTimeoutMs);
+    });
     clearTimeout(timer);
+    this.drained = undefined;
     if (outcome === 'timeout') {
       this.settings.logger.warn(
-        { connection: this.settings.serial, running: this.inFlight.size, drainTimeoutMs: this.settings.drainTimeoutMs },
+        { connection: this.settings.serial, running: this.running, drainTimeoutMs: this.settings.drainTimeoutMs },
         'status notice handlers still running at close; the broker will redeliver their notices',
       );
     }
