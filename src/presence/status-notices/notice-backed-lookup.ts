@@ -99,16 +99,17 @@ export class NoticeBackedLookup implements PresenceLookup {
   /**
    * Fresh batch answers go into the table: the device is known from now on, and the notices keep it
    * right. Not awaited: the caller has its answer, and a failed seed only means the next read asks again.
+   * The change goes to the feed at most once, as the sink's do: a publish that fails (Redis away) is
+   * dropped, never left as a rejection nobody handles, which would end the process.
    */
   private seed(keys: readonly PresenceKey[], answers: readonly PresenceResult[]): void {
     const receivedAtMs = this.now();
     for (let i = 0; i < keys.length; i++) {
       const answer = answers[i];
       if (answer instanceof Error || answer.origin !== 'upstream') continue;
-      this.options.table.applyBatchAnswer(keys[i], answer.online, answer.checkedAtMs, receivedAtMs).then(
-        (result) => (result.change ? this.options.feed.publish(result.change) : undefined),
-        this.onTableError,
-      );
+      this.options.table.applyBatchAnswer(keys[i], answer.online, answer.checkedAtMs, receivedAtMs).then((result) => {
+        if (result.change) this.options.feed.publish(result.change).catch(ignore);
+      }, this.onTableError);
     }
   }
 }
@@ -117,3 +118,5 @@ export class NoticeBackedLookup implements PresenceLookup {
 export function statusOf(entry: TableEntry): PresenceStatus {
   return { online: entry.online, checkedAtMs: entry.decidedAtMs, stale: false, origin: 'events' };
 }
+
+function ignore(): void {}

@@ -94,6 +94,25 @@ describe('NoticeBackedLookup', () => {
     expect(api.calls).toEqual([[device(2).clientId]]);
   });
 
+  it('seeds the table even when the change feed cannot publish (Redis away), leaving no unhandled rejection', async () => {
+    const { lookup, api, table, feed } = pipeline();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const published = jest.spyOn(feed, 'publish').mockRejectedValue(new Error('Redis is away'));
+      api.answerBatch = (ids) => ({ requestId: 'r', statuses: new Map(ids.map((id) => [id, true])) });
+      await lookup.lookup([device(3)]);
+      await waitFor('the batch answer in the table', async () => (await table.getMany([device(3)]))[0] !== undefined);
+      await waitFor('the failed publish', () => published.mock.calls.length === 1);
+      // Node reports an unhandled rejection after the microtasks of the tick that made it have run.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('answers through the dispatcher while the notices are not trusted (before the consumer is in, or after a long gap)', async () => {
     const { sink, lookup, api } = pipeline({ trusted: false });
     await sink.accept(notice(1, 'connect', 'ch-1', Date.now()));
