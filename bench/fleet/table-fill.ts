@@ -1,5 +1,6 @@
 import type Redis from 'ioredis';
 import { createLogger } from '../../src/common/logger';
+import { MirroredPresenceTable } from '../../src/presence/status-notices/mirrored-presence-table';
 import { StatusNoticeSink } from '../../src/presence/status-notices/status-notice-sink';
 import { RedisChangeFeed } from '../../src/redis/redis-change-feed';
 import { RedisPresenceTable } from '../../src/redis/redis-presence-table';
@@ -30,12 +31,21 @@ export interface ApplyRun {
   outcomes: Record<string, number>;
 }
 
-/** A sink as a replica composes it (presence-notices.ts) on a Redis table, with the Redis change feed. */
+/**
+ * A sink as a replica composes it (presence-notices.ts): the Redis table behind the in-process mirror
+ * every write goes through, with the Redis change feed.
+ */
 export function replicaSink(redis: Redis, keyPrefix: string): { sink: StatusNoticeSink; close(): Promise<void> } {
-  const table = new RedisPresenceTable(redis, { keyPrefix: `${keyPrefix}table:` });
   const feed = new RedisChangeFeed(redis, keyPrefix, createLogger('warn'));
+  const table = new MirroredPresenceTable({ shared: new RedisPresenceTable(redis, { keyPrefix: `${keyPrefix}table:` }), feed });
   const sink = new StatusNoticeSink({ instanceId: FLEET_INSTANCE, groups: FLEET_GROUPS, table, feed });
-  return { sink, close: () => feed.close() };
+  return {
+    sink,
+    close: async () => {
+      table.close();
+      await feed.close();
+    },
+  };
 }
 
 export async function redisCpuMicros(redis: Redis): Promise<number> {

@@ -142,7 +142,7 @@ function render({ fill, amqp, served, devices, inFlight, ctx, rabbitVersion, red
     '',
     `${fmt(devices)} devices in ${FLEET_GROUPS.length} groups (\`GID_fleet0…9\`, 1,024 buckets each, the default), each made known by one \`connect\` notice ` +
       '(a JSON body of about 190 bytes with `clientIp`, generated in the bench process, not read from a broker) handed to the real ' +
-      '`StatusNoticeSink` (parse, group check, `RedisPresenceTable.applyNotice`: the updates submitted together read with one script and ' +
+      '`StatusNoticeSink` (parse, group check, through the in-process `MirroredPresenceTable` a replica writes through to `RedisPresenceTable.applyNotice`: the updates submitted together read with one script and ' +
       'compare-and-set with one script per batch, then the changes published on the `RedisChangeFeed` as one message; docs/status-notices.md), ' +
       `${inFlight} notices in flight from one process, as one replica's consumer holds its unacked deliveries, over a Redis client made as a replica makes it (redis-client.ts). ` +
       'Memory: `INFO memory` `used_memory` before and after the fill, over the devices. **Baseline** (the floor of one round trip per notice): ' +
