@@ -87,6 +87,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   const errorLog = new RequestErrorLog(logger);
   const authRefusals = new AuthRefusalLog(logger);
   const connectionRefusals = new ConnectionRefusalLog(logger);
+  // Traced callers get graphql-js, whose field hooks time.
+  const compiled = config.compiledExecution ? compiledExecutionPlugin(schema, { skip: tracedCaller(config.security.inlineTraceCallers) }) : undefined;
   const apollo = new ApolloServer<GraphQLContext>({
     // Schema mode: graphql-js, with hot queries answered by graphql-jit through a plugin
     // (compiledExecutionPlugin below), not through the gateway interface, whose per-request wrapper
@@ -95,6 +97,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     // A JSON array of operations is one request: one context, one loader, one ID budget (operation-batches.ts).
     allowBatchedHttpRequests: true,
     formatError: formatGraphQLError,
+    // Compiled answers are written by their operation's serialiser; the text is what Apollo's default writes.
+    stringifyResult: compiled?.stringifyResult,
     includeStacktraceInErrorResponses: false,
     introspection: config.security.introspection,
     // Field suggestions ("Did you mean …?") would reveal the schema that introspection hides.
@@ -123,8 +127,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       errorLogging(errorLog),
       // Per-field timings only for INLINE_TRACE_CALLERS (a federation router), never for anyone asking.
       ...inlineTracesPlugins(config.security.inlineTraceCallers),
-      // Last: every check above has run when it answers. Traced callers get graphql-js, whose field hooks time.
-      ...(config.compiledExecution ? [compiledExecutionPlugin(schema, { skip: tracedCaller(config.security.inlineTraceCallers) })] : []),
+      // Last: every check above has run when it answers.
+      ...(compiled ? [compiled] : []),
     ],
   });
   await apollo.start();
