@@ -44,7 +44,7 @@ import type { GraphQLContext } from './context';
 export function compiledExecutionPlugin(
   schema: GraphQLSchema,
   options: { skip?: (request: GraphQLRequestContext<GraphQLContext>) => boolean; maxCompilationsPerSecond?: number } = {},
-): ApolloServerPlugin<GraphQLContext> & { stringifyResult: (result: FormattedExecutionResult) => string } {
+): ApolloServerPlugin<GraphQLContext> & CompiledExecution {
   const documents = new WeakMap<DocumentNode, CompiledDocument>();
   // The answers this plugin gave, until Apollo writes them: each one's `data` -> its operation's serialiser.
   const serialisers = new WeakMap<object, CompiledQuery['stringify']>();
@@ -72,7 +72,7 @@ export function compiledExecutionPlugin(
     return operation ?? undefined;
   };
   // One listener for every request: it keeps no per-request state.
-  const listener: GraphQLRequestListener<GraphQLContext> = {
+  const listener: CompiledExecution['hooks'] = {
     async responseForOperation(requestContext) {
       const { operation, document, request, contextValue } = requestContext;
       if (operation?.operation !== 'query' || options.skip?.(requestContext)) return null;
@@ -88,6 +88,7 @@ export function compiledExecutionPlugin(
     async requestDidStart() {
       return listener;
     },
+    hooks: listener,
     /**
      * Apollo's `stringifyResult`: the same text as its default (`JSON.stringify(result)` and a newline).
      * An answer this plugin gave, untouched since (no errors, no extensions: `data` is all there is),
@@ -112,6 +113,12 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
   if (isCompiledQuery(serialised)) return serialised;
   const plain = compileQuery(schema, document, operationName, options);
   return isCompiledQuery(plain) ? plain : null;
+}
+
+export interface CompiledExecution {
+  /** The plugin's one hook, for a host that runs its plugins' hooks together (server/request-listeners.plugin.ts). */
+  hooks: Required<Pick<GraphQLRequestListener<GraphQLContext>, 'responseForOperation'>>;
+  stringifyResult: (result: FormattedExecutionResult) => string;
 }
 
 /** A document is compiled on this run (its first ran on graphql-js). */

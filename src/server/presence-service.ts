@@ -25,7 +25,7 @@ import { graphqlHttpHandler } from './http/graphql-http-handler';
 import { attachGraphQLWebSocket } from './ws/graphql-ws';
 import { graphqlSseHandlerOptions } from './sse/graphql-sse';
 import { graphqlSseHttp } from './sse/use-http';
-import { httpCachePlugin } from './http/http-cache.plugin';
+import { httpCacheHooks } from './http/http-cache.plugin';
 import { createHttpApp, createOpsApp, GRAPHQL_PATH, type ReadinessCheck } from './http/http-app';
 import { hostAllowed, withHostCheck } from './http/allowed-hosts';
 import { GRAPHQL_LISTENER, listenOn, OPS_LISTENER, serverOptions } from './http/listener';
@@ -38,13 +38,14 @@ import { OperationShare, operationShareAdmission, operationShareCheck } from './
 import { HeldRefusals } from './http/held-refusals';
 import { persistedQueryChecks } from './limits/persisted-query-checks';
 import { queryLimitRules } from './limits/query-limits.rules';
-import { requestLimitsPlugin, type RequestLimits } from './limits/request-limits.plugin';
-import { errorLogging, RequestErrorLog } from './observability/error-logging.plugin';
+import { requestLimitsHooks, type RequestLimits } from './limits/request-limits.plugin';
+import { errorLoggingHooks, RequestErrorLog } from './observability/error-logging.plugin';
 import { inlineTracesPlugins } from './observability/inline-traces.plugin';
 import { apolloLogger } from './observability/apollo-logger';
-import { subscriptionsOverHttpPlugin } from './http/subscriptions-over-http.plugin';
+import { subscriptionsOverHttpHooks } from './http/subscriptions-over-http.plugin';
 import { csrfPrevention } from './http/csrf';
-import { documentRequestErrorsPlugin } from './http/request-errors.plugin';
+import { documentRequestErrorsHooks } from './http/request-errors.plugin';
+import { requestListenersPlugin } from './request-listeners.plugin';
 
 export interface PresenceServiceOptions {
   config: Readonly<AppConfig>;
@@ -120,15 +121,18 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       // Cache-Control is decided by httpCachePlugin alone. Apollo's cache-control plugin is off, not
       // just its headers: it hooks every field of every request (BENCHMARKS.md, performance pass).
       ApolloServerPluginCacheControlDisabled(),
-      httpCachePlugin({ cacheTtlMs: config.presence.cacheTtlMs }),
-      subscriptionsOverHttpPlugin(),
-      documentRequestErrorsPlugin(),
-      requestLimits(config),
-      errorLogging(errorLog),
+      // This service's own hooks, as one plugin with one listener (request-listeners.plugin.ts).
+      requestListenersPlugin([
+        httpCacheHooks({ cacheTtlMs: config.presence.cacheTtlMs }),
+        subscriptionsOverHttpHooks(),
+        documentRequestErrorsHooks(),
+        requestLimitsHooks(requestLimitsOf(config)),
+        errorLoggingHooks(errorLog),
+        // Last: it answers in responseForOperation, after every check above ran in didResolveOperation.
+        ...(compiled ? [compiled.hooks] : []),
+      ]),
       // Per-field timings only for INLINE_TRACE_CALLERS (a federation router), never for anyone asking.
       ...inlineTracesPlugins(config.security.inlineTraceCallers),
-      // Last: every check above has run when it answers.
-      ...(compiled ? [compiled] : []),
     ],
   });
   await apollo.start();
@@ -290,10 +294,6 @@ function tracedCaller(callers: readonly string[]): ((request: { contextValue: Gr
   if (callers.length === 0) return undefined;
   const traced = new Set(callers);
   return ({ contextValue }) => traced.has(contextValue.caller.name);
-}
-
-function requestLimits(config: Readonly<AppConfig>) {
-  return requestLimitsPlugin(requestLimitsOf(config));
 }
 
 function requestLimitsOf(config: Readonly<AppConfig>): RequestLimits {
