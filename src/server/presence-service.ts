@@ -118,7 +118,7 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Apollo's landing pages load from its CDN: GraphiQL is served by this service instead (graphiql.ts).
       ApolloServerPluginLandingPageDisabled(),
-      // Cache-Control is decided by httpCachePlugin alone. Apollo's cache-control plugin is off, not
+      // Cache-Control is decided by httpCacheHooks alone. Apollo's cache-control plugin is off, not
       // just its headers: it hooks every field of every request (BENCHMARKS.md, performance pass).
       ApolloServerPluginCacheControlDisabled(),
       // This service's own hooks, as one plugin with one listener (request-listeners.plugin.ts).
