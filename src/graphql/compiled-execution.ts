@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import { BREAK, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { BREAK, visit, type DocumentNode, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { GraphQLContext } from './context';
 
@@ -35,12 +35,19 @@ import type { GraphQLContext } from './context';
  * takes to run the same small operation: a caller sending ever new documents must not be able to make
  * the server compile each. So at most `maxCompilationsPerSecond` compile in any second, process-wide;
  * a document over that runs on graphql-js, and is compiled on a later run that finds the budget free.
+ *
+ * Its answers are also written by the operation's own serialiser (`stringifyResult`, to be given to
+ * Apollo Server's option of that name): graphql-jit derives from the operation a JSON schema of
+ * exactly the fields it selects, and fast-json-stringify writes the answer from it, field by field,
+ * where `JSON.stringify` looks every object up again (see `stringifyResult` below).
  */
 export function compiledExecutionPlugin(
   schema: GraphQLSchema,
   options: { skip?: (request: GraphQLRequestContext<GraphQLContext>) => boolean; maxCompilationsPerSecond?: number } = {},
-): ApolloServerPlugin<GraphQLContext> {
+): ApolloServerPlugin<GraphQLContext> & CompiledExecution {
   const documents = new WeakMap<DocumentNode, CompiledDocument>();
+  // The answers this plugin gave, until Apollo writes them: each one's `data` -> its operation's serialiser.
+  const serialisers = new WeakMap<object, CompiledQuery['stringify']>();
   const budget = { second: 0, left: 0, perSecond: options.maxCompilationsPerSecond ?? MAX_COMPILATIONS_PER_SECOND };
   const mayCompile = (): boolean => {
     const second = Math.floor(Date.now() / 1000);
@@ -59,17 +66,13 @@ export function compiledExecutionPlugin(
     let operation = entry.operations.get(operationName);
     if (operation === undefined) {
       if (!mayCompile()) return undefined;
-      const result = compileQuery(schema, document, operationName || undefined, {
-        // Errors never leave the compiled code (graphql-js answers them), so no stack is worth capturing.
-        disablingCapturingStackErrors: true,
-      });
-      operation = isCompiledQuery(result) ? result : null;
+      operation = compile(schema, document, operationName || undefined);
       entry.operations.set(operationName, operation);
     }
     return operation ?? undefined;
   };
   // One listener for every request: it keeps no per-request state.
-  const listener: GraphQLRequestListener<GraphQLContext> = {
+  const listener: CompiledExecution['hooks'] = {
     async responseForOperation(requestContext) {
       const { operation, document, request, contextValue } = requestContext;
       if (operation?.operation !== 'query' || options.skip?.(requestContext)) return null;
@@ -77,6 +80,7 @@ export function compiledExecutionPlugin(
       if (!compiled) return null;
       const result = await compiled.query(undefined, contextValue, request.variables ?? {});
       if (result.errors !== undefined || result.data == null) return null;
+      serialisers.set(result.data, compiled.stringify);
       return { http: NO_HTTP_CHANGE, body: { kind: 'single', singleResult: { data: result.data } } } satisfies GraphQLResponse;
     },
   };
@@ -84,7 +88,37 @@ export function compiledExecutionPlugin(
     async requestDidStart() {
       return listener;
     },
+    hooks: listener,
+    /**
+     * Apollo's `stringifyResult`: the same text as its default (`JSON.stringify(result)` and a newline).
+     * An answer this plugin gave, untouched since (no errors, no extensions: `data` is all there is),
+     * is written by its operation's serialiser; any other answer by `JSON.stringify`.
+     */
+    stringifyResult(result) {
+      const serialise = result.errors === undefined && result.extensions === undefined && result.data ? serialisers.get(result.data) : undefined;
+      return `${serialise ? serialise(result) : JSON.stringify(result)}\n`;
+    },
   };
+}
+
+/**
+ * The operation compiled with its own serialiser; without one when graphql-jit cannot derive it (it
+ * knows only the built-in scalars, so an operation selecting `DateTimeISO` is serialised by
+ * `JSON.stringify`); null when graphql-jit cannot compile the operation at all.
+ */
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledQuery | null {
+  // Errors never leave the compiled code (graphql-js answers them), so no stack is worth capturing.
+  const options = { disablingCapturingStackErrors: true };
+  const serialised = compileQuery(schema, document, operationName, { ...options, customJSONSerializer: true });
+  if (isCompiledQuery(serialised)) return serialised;
+  const plain = compileQuery(schema, document, operationName, options);
+  return isCompiledQuery(plain) ? plain : null;
+}
+
+export interface CompiledExecution {
+  /** The plugin's one hook, for a host that runs its plugins' hooks together (server/request-listeners.plugin.ts). */
+  hooks: Required<Pick<GraphQLRequestListener<GraphQLContext>, 'responseForOperation'>>;
+  stringifyResult: (result: FormattedExecutionResult) => string;
 }
 
 /** A document is compiled on this run (its first ran on graphql-js). */

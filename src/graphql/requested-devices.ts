@@ -1,4 +1,15 @@
-import { getArgumentValues, getVariableValues, isUnionType, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import {
+  getArgumentValues,
+  getVariableValues,
+  isNonNullType,
+  isUnionType,
+  Kind,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { PresenceKeyMap } from '../presence/presence-key-map';
 import { planOf } from './device-fields-plan';
 import { parseDeviceGlobalId } from './device-id';
@@ -111,7 +122,7 @@ function visitRequestedDevices(
   for (const { field, definition, fields } of plan.deviceFields) {
     let args: Record<string, unknown>;
     try {
-      args = getArgumentValues(definition, field, values);
+      args = argumentValues(definition, field, values);
     } catch {
       continue; // invalid arguments: the field fails before its resolver runs
     }
@@ -160,6 +171,33 @@ function visitGlobalId(id: unknown, fields: number, visit: (clientId: unknown, i
     key = undefined;
   }
   visit(key?.clientId, key?.instanceId, fields);
+}
+
+/**
+ * `getArgumentValues` of graphql-js, which execution uses, without its cost on the usual request:
+ * when every argument the field is given is a variable the request sets (not null), each value is
+ * the variable's as it stands (graphql-js reads a variable's value as is: the variables were
+ * coerced, or are the request's own, see `variableValues`) and each argument left out takes its
+ * default. graphql-js builds the same object, then copies it out of a null-prototype dictionary,
+ * which was about 2 % of an all-cached 10-device request's CPU. Anything else (a literal, a
+ * variable left out or null, a required argument missing) is read by graphql-js itself.
+ */
+function argumentValues(definition: GraphQLField<unknown, unknown>, field: FieldNode, values: Record<string, unknown>): Record<string, unknown> {
+  const given = field.arguments ?? [];
+  const args: Record<string, unknown> = {};
+  for (const argument of definition.args) {
+    const node = given.find((candidate) => candidate.name.value === argument.name);
+    if (node === undefined) {
+      if (argument.defaultValue !== undefined) args[argument.name] = argument.defaultValue;
+      else if (isNonNullType(argument.type)) return getArgumentValues(definition, field, values);
+      continue;
+    }
+    if (node.value.kind !== Kind.VARIABLE) return getArgumentValues(definition, field, values);
+    const value = Object.hasOwn(values, node.value.name.value) ? values[node.value.name.value] : undefined;
+    if (value === undefined || value === null) return getArgumentValues(definition, field, values);
+    args[argument.name] = value;
+  }
+  return args;
 }
 
 /**

@@ -37,7 +37,11 @@ export interface AnswerFreshness {
  * to the process-wide `PresenceLookup`, which packs it into 10-ID upstream calls.
  */
 export class RequestPresence {
-  private readonly cached: DataLoader<PresenceKey, PresenceStatus, PresenceKey>;
+  /**
+   * Made on the first load `loadNow` cannot answer: a request answered wholly from the in-process
+   * cache (the usual one under load) never needs it, nor its key map and closures.
+   */
+  private cached: DataLoader<PresenceKey, PresenceStatus, PresenceKey> | undefined;
   /** Made on the first exact load: most requests never ask for one. */
   private exact: DataLoader<PresenceKey, PresenceStatus, PresenceKey> | undefined;
   /**
@@ -56,11 +60,6 @@ export class RequestPresence {
     if (!Number.isInteger(options.maxIdsPerRequest) || options.maxIdsPerRequest < 1) {
       throw new TypeError(`maxIdsPerRequest must be a positive whole number; got ${options.maxIdsPerRequest}`);
     }
-    // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests. Each
-    // loader de-duplicates by the key's value in a PresenceKeyMap (why not by presenceKeyId: see there).
-    this.cached = new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid, this.options.allowance)).then(this.noteAnswers), {
-      cacheMap: new PresenceKeyMap(),
-    });
   }
 
   /** The statuses this request has been given so far: how long its answer may be kept (HTTP caching). */
@@ -72,7 +71,13 @@ export class RequestPresence {
   load(key: PresenceKey, options?: { exact?: boolean }): Promise<PresenceStatus> {
     if (!options?.exact) {
       const known = this.admitted.get(key);
-      return known === undefined || known === true ? this.cached.load(key) : Promise.resolve(known);
+      if (known !== undefined && known !== true) return Promise.resolve(known);
+      // No maxBatchSize: chunking into 10-ID calls happens in the dispatcher, across requests. Each
+      // loader de-duplicates by the key's value in a PresenceKeyMap (why not by presenceKeyId: see there).
+      this.cached ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookup(valid, this.options.allowance)).then(this.noteAnswers), {
+        cacheMap: new PresenceKeyMap(),
+      });
+      return this.cached.load(key);
     }
     this.exact ??= new DataLoader((keys) => this.guarded(keys, (valid) => this.lookup.lookupExact(valid, this.options.allowance)).then(this.noteAnswers), {
       cacheMap: new PresenceKeyMap(),

@@ -25,7 +25,7 @@ import { graphqlHttpHandler } from './http/graphql-http-handler';
 import { attachGraphQLWebSocket } from './ws/graphql-ws';
 import { graphqlSseHandlerOptions } from './sse/graphql-sse';
 import { graphqlSseHttp } from './sse/use-http';
-import { httpCachePlugin } from './http/http-cache.plugin';
+import { httpCacheHooks } from './http/http-cache.plugin';
 import { createHttpApp, createOpsApp, GRAPHQL_PATH, type ReadinessCheck } from './http/http-app';
 import { hostAllowed, withHostCheck } from './http/allowed-hosts';
 import { GRAPHQL_LISTENER, listenOn, OPS_LISTENER, serverOptions } from './http/listener';
@@ -38,13 +38,14 @@ import { OperationShare, operationShareAdmission, operationShareCheck } from './
 import { HeldRefusals } from './http/held-refusals';
 import { persistedQueryChecks } from './limits/persisted-query-checks';
 import { queryLimitRules } from './limits/query-limits.rules';
-import { requestLimitsPlugin, type RequestLimits } from './limits/request-limits.plugin';
-import { errorLogging, RequestErrorLog } from './observability/error-logging.plugin';
+import { requestLimitsHooks, type RequestLimits } from './limits/request-limits.plugin';
+import { errorLoggingHooks, RequestErrorLog } from './observability/error-logging.plugin';
 import { inlineTracesPlugins } from './observability/inline-traces.plugin';
 import { apolloLogger } from './observability/apollo-logger';
-import { subscriptionsOverHttpPlugin } from './http/subscriptions-over-http.plugin';
+import { subscriptionsOverHttpHooks } from './http/subscriptions-over-http.plugin';
 import { csrfPrevention } from './http/csrf';
-import { documentRequestErrorsPlugin } from './http/request-errors.plugin';
+import { documentRequestErrorsHooks } from './http/request-errors.plugin';
+import { requestListenersPlugin } from './request-listeners.plugin';
 
 export interface PresenceServiceOptions {
   config: Readonly<AppConfig>;
@@ -87,6 +88,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
   const errorLog = new RequestErrorLog(logger);
   const authRefusals = new AuthRefusalLog(logger);
   const connectionRefusals = new ConnectionRefusalLog(logger);
+  // Traced callers get graphql-js, whose field hooks time.
+  const compiled = config.compiledExecution ? compiledExecutionPlugin(schema, { skip: tracedCaller(config.security.inlineTraceCallers) }) : undefined;
   const apollo = new ApolloServer<GraphQLContext>({
     // Schema mode: graphql-js, with hot queries answered by graphql-jit through a plugin
     // (compiledExecutionPlugin below), not through the gateway interface, whose per-request wrapper
@@ -95,6 +98,8 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
     // A JSON array of operations is one request: one context, one loader, one ID budget (operation-batches.ts).
     allowBatchedHttpRequests: true,
     formatError: formatGraphQLError,
+    // Compiled answers are written by their operation's serialiser; the text is what Apollo's default writes.
+    stringifyResult: compiled?.stringifyResult,
     includeStacktraceInErrorResponses: false,
     introspection: config.security.introspection,
     // Field suggestions ("Did you mean …?") would reveal the schema that introspection hides.
@@ -113,18 +118,21 @@ export async function createPresenceService(options: PresenceServiceOptions): Pr
       ApolloServerPluginDrainHttpServer({ httpServer }),
       // Apollo's landing pages load from its CDN: GraphiQL is served by this service instead (graphiql.ts).
       ApolloServerPluginLandingPageDisabled(),
-      // Cache-Control is decided by httpCachePlugin alone. Apollo's cache-control plugin is off, not
+      // Cache-Control is decided by httpCacheHooks alone. Apollo's cache-control plugin is off, not
       // just its headers: it hooks every field of every request (BENCHMARKS.md, performance pass).
       ApolloServerPluginCacheControlDisabled(),
-      httpCachePlugin({ cacheTtlMs: config.presence.cacheTtlMs }),
-      subscriptionsOverHttpPlugin(),
-      documentRequestErrorsPlugin(),
-      requestLimits(config),
-      errorLogging(errorLog),
+      // This service's own hooks, as one plugin with one listener (request-listeners.plugin.ts).
+      requestListenersPlugin([
+        httpCacheHooks({ cacheTtlMs: config.presence.cacheTtlMs }),
+        subscriptionsOverHttpHooks(),
+        documentRequestErrorsHooks(),
+        requestLimitsHooks(requestLimitsOf(config)),
+        errorLoggingHooks(errorLog),
+        // Last: it answers in responseForOperation, after every check above ran in didResolveOperation.
+        ...(compiled ? [compiled.hooks] : []),
+      ]),
       // Per-field timings only for INLINE_TRACE_CALLERS (a federation router), never for anyone asking.
       ...inlineTracesPlugins(config.security.inlineTraceCallers),
-      // Last: every check above has run when it answers. Traced callers get graphql-js, whose field hooks time.
-      ...(config.compiledExecution ? [compiledExecutionPlugin(schema, { skip: tracedCaller(config.security.inlineTraceCallers) })] : []),
     ],
   });
   await apollo.start();
@@ -291,10 +299,6 @@ function tracedCaller(callers: readonly string[]): ((request: { contextValue: Gr
   if (callers.length === 0) return undefined;
   const traced = new Set(callers);
   return ({ contextValue }) => traced.has(contextValue.caller.name);
-}
-
-function requestLimits(config: Readonly<AppConfig>) {
-  return requestLimitsPlugin(requestLimitsOf(config));
 }
 
 function requestLimitsOf(config: Readonly<AppConfig>): RequestLimits {

@@ -1,7 +1,6 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, visit, type DocumentNode } from 'graphql';
-import type { GraphQLContext } from '../../graphql/context';
 import type { AnswerFreshness } from '../../presence/presence-loaders';
+import type { RequestHooks } from '../request-listeners.plugin';
 
 /**
  * The Cache-Control of every GraphQL answer over HTTP (Apollo's own cache-control plugin is installed
@@ -17,31 +16,27 @@ import type { AnswerFreshness } from '../../presence/presence-loaders';
  *   `exact` answer was asked for because it must be now; a stale status (the upstream failing) must
  *   be replaced as soon as the upstream answers again; and less than a second left is nothing.
  */
-export function httpCachePlugin(options: { cacheTtlMs: number }): ApolloServerPlugin<GraphQLContext> {
+export function httpCacheHooks(options: { cacheTtlMs: number }): RequestHooks {
   return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ request, response, operation, document, contextValue }) {
-          const cacheable =
-            request.http?.method === 'GET' &&
-            operation?.operation === 'query' &&
-            response.body.kind === 'single' &&
-            !response.body.singleResult.errors &&
-            document !== undefined &&
-            !asksForExactAnswers(document);
-          // No request presence (no context was built): nothing says how fresh the answer is.
-          const freshness = cacheable ? contextValue?.presence?.answerFreshness() : undefined;
-          const maxAgeSeconds = freshness ? browserMaxAgeSeconds(options.cacheTtlMs, freshness, Date.now()) : 0;
-          if (maxAgeSeconds < 1) {
-            response.http.headers.set('cache-control', 'no-store');
-            return;
-          }
-          response.http.headers.set('cache-control', `private, max-age=${maxAgeSeconds}`);
-          // A browser switching API keys (GraphiQL's headers editor) must not see the other key's answer.
-          const vary = response.http.headers.get('vary');
-          response.http.headers.set('vary', [vary, 'Authorization', 'X-API-Key'].filter(Boolean).join(', '));
-        },
-      };
+    async willSendResponse({ request, response, operation, document, contextValue }) {
+      const cacheable =
+        request.http?.method === 'GET' &&
+        operation?.operation === 'query' &&
+        response.body.kind === 'single' &&
+        !response.body.singleResult.errors &&
+        document !== undefined &&
+        !asksForExactAnswers(document);
+      // No request presence (no context was built): nothing says how fresh the answer is.
+      const freshness = cacheable ? contextValue?.presence?.answerFreshness() : undefined;
+      const maxAgeSeconds = freshness ? browserMaxAgeSeconds(options.cacheTtlMs, freshness, Date.now()) : 0;
+      if (maxAgeSeconds < 1) {
+        response.http.headers.set('cache-control', 'no-store');
+        return;
+      }
+      response.http.headers.set('cache-control', `private, max-age=${maxAgeSeconds}`);
+      // A browser switching API keys (GraphiQL's headers editor) must not see the other key's answer.
+      const vary = response.http.headers.get('vary');
+      response.http.headers.set('vary', [vary, 'Authorization', 'X-API-Key'].filter(Boolean).join(', '));
     },
   };
 }

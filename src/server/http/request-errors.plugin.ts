@@ -1,5 +1,5 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, type GraphQLError } from 'graphql';
+import type { RequestHooks } from '../request-listeners.plugin';
 
 /**
  * The HTTP requests (Apollo clones the context per operation, not the request) of those that failed before execution for a reason of their own document: it does
@@ -12,16 +12,12 @@ import { Kind, type GraphQLError } from 'graphql';
  */
 const requestErrorsOnly = new WeakSet<object>();
 
-export function documentRequestErrorsPlugin(): ApolloServerPlugin {
+export function documentRequestErrorsHooks(): RequestHooks {
   return {
-    async requestDidStart() {
-      return {
-        async willSendResponse({ request, errors, response }) {
-          if (response.http.status !== 400 || response.body.kind !== 'single') return;
-          if (response.body.singleResult.data !== undefined && response.body.singleResult.data !== null) return;
-          if (errors?.length && errors.every(isDocumentRequestError)) if (request.http) requestErrorsOnly.add(request.http);
-        },
-      };
+    async willSendResponse({ request, errors, response }) {
+      if (response.http.status !== 400 || response.body.kind !== 'single') return;
+      if (response.body.singleResult.data !== undefined && response.body.singleResult.data !== null) return;
+      if (errors?.length && errors.every(isDocumentRequestError)) if (request.http) requestErrorsOnly.add(request.http);
     },
   };
 }

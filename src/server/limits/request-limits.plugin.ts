@@ -1,8 +1,7 @@
-import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PresenceErrorCode } from '../../presence/errors';
-import type { GraphQLContext } from '../../graphql/context';
 import { measureRequestedDevices, tallyRequestedDevices } from '../../graphql/requested-devices';
+import type { RequestHooks } from '../request-listeners.plugin';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,
@@ -14,9 +13,8 @@ import { measureRequestedDevices, tallyRequestedDevices } from '../../graphql/re
  * times the fields selected on it. A static cost analysis of the document alone would let 5,000 IDs
  * in a variable through; counting entries alone, 30 aliases in a fragment on each of them.
  */
-export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<GraphQLContext> {
-  // One listener for every request: it keeps no per-request state.
-  const listener: GraphQLRequestListener<GraphQLContext> = {
+export function requestLimitsHooks(options: RequestLimits): RequestHooks {
+  return {
     async didResolveOperation({ schema, document, operationName, request, contextValue }) {
       const cost = assertWithinRequestLimits(schema, document, operationName, request.variables, options);
       const spent = contextValue.requestCost;
@@ -28,11 +26,6 @@ export function requestLimitsPlugin(options: RequestLimits): ApolloServerPlugin<
         throw overCostError(spent.fields + cost, options.maxCost, 'The operations of this request together', 200);
       }
       spent.fields += cost;
-    },
-  };
-  return {
-    async requestDidStart() {
-      return listener;
     },
   };
 }

@@ -1,12 +1,11 @@
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ForbiddenError, PresenceError, PresenceErrorCode, RateLimitedError } from '../../presence/errors';
-import type { GraphQLContext } from '../../graphql/context';
 import type { Logger } from '../../common/logger';
 import type { LogSummaryOptions } from './log-summary';
 import { RefusalLog } from './refusal-log';
 import { UpstreamFailureLog } from './upstream-failure-log';
+import type { RequestHooks } from '../request-listeners.plugin';
 
 // Refusals the caller caused and can fix; the operator needs no line per Client ID for them.
 const CALLERS_BUSINESS = new Set([PresenceErrorCode.BadUserInput, PresenceErrorCode.Forbidden, PresenceErrorCode.RateLimited]);
@@ -58,14 +57,10 @@ export class RequestErrorLog {
   }
 }
 
-export function errorLogging(errorLog: RequestErrorLog): ApolloServerPlugin<GraphQLContext> {
+export function errorLoggingHooks(errorLog: RequestErrorLog): RequestHooks {
   return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, operationName, contextValue }) {
-          errorLog.record(errors, operationName, contextValue.caller.name);
-        },
-      };
+    async didEncounterErrors({ errors, operationName, contextValue }) {
+      errorLog.record(errors, operationName, contextValue.caller.name);
     },
   };
 }

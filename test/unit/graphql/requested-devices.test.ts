@@ -34,6 +34,20 @@ describe('tallyRequestedDevices: distinct devices', () => {
     expect(count(query)).toBe(3);
   });
 
+  it('reads arguments given as variables as execution does: set, null, left out, or beside literals', () => {
+    const query = 'query Q($ids: [ID!]!, $instance: String) { a: devices(clientIds: $ids, instanceId: $instance) { online } b: devices(clientIds: $ids, instanceId: "other") { online } }';
+    const ids = ['GID_x@@@1', 'GID_x@@@2'];
+    const keysOf = (variables: Record<string, unknown>) => {
+      const keys = tallyRequestedDevices(schema, parse(query), undefined, variables, 'inst-default').keys;
+      return ['inst-b', 'inst-default', 'other'].flatMap((instanceId) => ids.filter((clientId) => keys.has({ instanceId, clientId })).map((clientId) => `${instanceId}/${clientId}`));
+    };
+    const other = ['other/GID_x@@@1', 'other/GID_x@@@2'];
+    expect(keysOf({ ids, instance: 'inst-b' })).toEqual(['inst-b/GID_x@@@1', 'inst-b/GID_x@@@2', ...other]);
+    expect(keysOf({ ids, instance: null })).toEqual(['inst-default/GID_x@@@1', 'inst-default/GID_x@@@2', ...other]);
+    expect(keysOf({ ids })).toEqual(['inst-default/GID_x@@@1', 'inst-default/GID_x@@@2', ...other]);
+    expect(keysOf({ ids: null })).toEqual([]);
+  });
+
   it('counts the same Client ID in two instances as two devices', () => {
     const query = `{ a: device(clientId: "GID_x@@@1") { online } b: device(clientId: "GID_x@@@1", instanceId: "other") { online } }`;
     expect(count(query)).toBe(2);
