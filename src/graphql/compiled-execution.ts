@@ -116,7 +116,7 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName: s
 }
 
 export interface CompiledExecution {
-  /** The plugin's one hook, for a host that runs its plugins' hooks together (server/request-listeners.plugin.ts). */
+  /** The plugin's one hook, for a host that runs its plugins' hooks together (server/http/request-listeners.plugin.ts). */
   hooks: Required<Pick<GraphQLRequestListener<GraphQLContext>, 'responseForOperation'>>;
   stringifyResult: (result: FormattedExecutionResult) => string;
 }

@@ -45,7 +45,7 @@ import { apolloLogger } from './observability/apollo-logger';
 import { subscriptionsOverHttpHooks } from './http/subscriptions-over-http.plugin';
 import { csrfPrevention } from './http/csrf';
 import { documentRequestErrorsHooks } from './http/request-errors.plugin';
-import { requestListenersPlugin } from './request-listeners.plugin';
+import { requestListenersPlugin } from './http/request-listeners.plugin';
 
 export interface PresenceServiceOptions {
   config: Readonly<AppConfig>;

@@ -1,6 +1,6 @@
 import { Kind, visit, type DocumentNode } from 'graphql';
 import type { AnswerFreshness } from '../../presence/presence-loaders';
-import type { RequestHooks } from '../request-listeners.plugin';
+import type { RequestHooks } from './request-listeners.plugin';
 
 /**
  * The Cache-Control of every GraphQL answer over HTTP (Apollo's own cache-control plugin is installed

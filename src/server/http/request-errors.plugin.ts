@@ -1,5 +1,5 @@
 import { Kind, type GraphQLError } from 'graphql';
-import type { RequestHooks } from '../request-listeners.plugin';
+import type { RequestHooks } from './request-listeners.plugin';
 
 /**
  * The HTTP requests (Apollo clones the context per operation, not the request) of those that failed before execution for a reason of their own document: it does

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import type { RequestHooks } from '../request-listeners.plugin';
+import type { RequestHooks } from './request-listeners.plugin';
 
 /**
  * Apollo Server would run a subscription sent over HTTP as if it were a query, calling its resolver

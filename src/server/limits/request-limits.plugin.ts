@@ -1,7 +1,7 @@
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { PresenceErrorCode } from '../../presence/errors';
 import { measureRequestedDevices, tallyRequestedDevices } from '../../graphql/requested-devices';
-import type { RequestHooks } from '../request-listeners.plugin';
+import type { RequestHooks } from '../http/request-listeners.plugin';
 
 /**
  * Rejects an operation that asks about more than `maxIdsPerRequest` distinct devices before it runs,

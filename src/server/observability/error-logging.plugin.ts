@@ -5,7 +5,7 @@ import type { Logger } from '../../common/logger';
 import type { LogSummaryOptions } from './log-summary';
 import { RefusalLog } from './refusal-log';
 import { UpstreamFailureLog } from './upstream-failure-log';
-import type { RequestHooks } from '../request-listeners.plugin';
+import type { RequestHooks } from '../http/request-listeners.plugin';
 
 // Refusals the caller caused and can fix; the operator needs no line per Client ID for them.
 const CALLERS_BUSINESS = new Set([PresenceErrorCode.BadUserInput, PresenceErrorCode.Forbidden, PresenceErrorCode.RateLimited]);

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, GraphQLRequestListener } from '@apollo/server';
-import type { GraphQLContext } from '../graphql/context';
+import type { GraphQLContext } from '../../graphql/context';
 
 /** The hooks this service's request plugins use: each is awaited by Apollo and returns no listener of its own. */
 export type RequestHooks = Pick<

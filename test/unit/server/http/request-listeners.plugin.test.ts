@@ -1,7 +1,7 @@
 import type { GraphQLRequestContext, GraphQLRequestListener, GraphQLResponse } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import type { GraphQLContext } from '../../../src/graphql/context';
-import { requestListenersPlugin, type RequestHooks } from '../../../src/server/request-listeners.plugin';
+import type { GraphQLContext } from '../../../../src/graphql/context';
+import { requestListenersPlugin, type RequestHooks } from '../../../../src/server/http/request-listeners.plugin';
 
 type AnyContext = never;
 const listenerOf = async (hooks: RequestHooks[]): Promise<GraphQLRequestListener<GraphQLContext>> => {
