@@ -225,6 +225,12 @@ function isEntityType(schema: GraphQLSchema, typename: unknown): boolean {
   return typeof typename === 'string' && isUnionType(entity) && entity.getTypes().some((type) => type.name === typename);
 }
 
+/**
+ * A list argument as execution will see it: GraphQL's input coercion takes a single value where a list
+ * is expected as a list of that one value (`clientIds: $ids` with `"ids": "GID_x@@@1"`), so it counts
+ * as one device here too, not none.
+ */
 function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
+  if (Array.isArray(value)) return value;
+  return value === undefined || value === null ? [] : [value];
 }

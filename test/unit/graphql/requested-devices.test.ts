@@ -27,6 +27,11 @@ describe('tallyRequestedDevices: distinct devices', () => {
     expect(count('query Q($ids: [ID!]!) { devices(clientIds: $ids) { online } }', { ids })).toBe(5000);
   });
 
+  it('counts a single value given for a list variable as the one-item list execution makes of it', () => {
+    const query = 'query Q($ids: [ID!]!, $global: [ID!]!) { a: devices(clientIds: $ids) { online } b: nodes(ids: $global) { id ... on Device { online } } }';
+    expect(count(query, { ids: 'GID_x@@@1', global: deviceGlobalId({ instanceId: 'inst-other', clientId: 'GID_xyz@@@2' }) })).toBe(2);
+  });
+
   it('follows named and inline fragments on the root type', () => {
     const query = `
       query Q { ...Pair ... on Query { c: device(clientId: "GID_x@@@3") { clientId } } }
