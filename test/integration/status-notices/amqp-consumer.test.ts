@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { startAmqpAuthEndpoint, type AmqpAuthEndpoint } from '../../../src/local/amqp-auth-endpoint';
+import { MemoryPresenceTable } from '../../../src/presence/status-notices/memory-presence-table';
+import { MemoryChangeFeed } from '../../../src/presence/status-notices/presence-change-feed';
+import { StatusNoticeSink } from '../../../src/presence/status-notices/status-notice-sink';
 import { amqpLogin } from '../../../src/upstream/status-notices/amqp-login';
 import { StatusNoticeConsumer, type NoticeMeta, type NoticeOutcome, type StatusNoticeConsumerOptions } from '../../../src/upstream/status-notices/status-notice-consumer';
 import { capturedLogger, linesSaying } from '../../support/captured-logs';
@@ -181,6 +184,54 @@ describeWithRabbitMQ('StatusNoticeConsumer against a real RabbitMQ (signed login
       .map(({ msg, connection }) => `${msg.replace('status notice connection ', '')} #${connection}`);
     expect(order).toEqual(['consuming #1', 'consuming #2', 'closed #1', 'closed #2']);
     lines.push(...own.lines);
+  });
+
+  it('leaves no wrong status when a consumer is cut off mid-stream holding unacked notices: another applies their redeliveries', async () => {
+    // One table for both consumers, as replicas share the Redis one. Each device's history and the
+    // status it implies: tcpclean without disconnect, disconnect then tcpclean, a takeover (a second
+    // connection before the first one's tcpclean), and a device that stays connected.
+    const table = new MemoryPresenceTable({ batchLagMs: 5_000 });
+    const sink = new StatusNoticeSink({ instanceId: INSTANCE, groups: ['GID_test'], table, feed: new MemoryChangeFeed() });
+    // As the service hands notices to its sink (presence-notices.ts).
+    const apply = async (body: string): Promise<NoticeOutcome> => ((await sink.accept(body)) === 'applied' ? 'applied' : 'ignored');
+    const at = Date.now() - 60_000;
+    const bodies: string[] = [];
+    const expected = new Map<string, boolean>();
+    const event = (clientId: string, eventType: string, channelId: string, time: number) =>
+      bodies.push(JSON.stringify({ clientId, eventType, channelId, clientIp: '10.0.0.9', time }));
+    for (let i = 0; i < 60; i++) {
+      const clientId = `GID_test@@@cut-${RUN}-${i}`;
+      event(clientId, 'connect', 'ch-1', at + i);
+      if (i % 3 === 0) event(clientId, 'connect', 'ch-2', at + i + 1);
+      if (i % 4 === 1) event(clientId, 'disconnect', 'ch-1', at + i + 2);
+      if (i % 2 === 1) event(clientId, 'tcpclean', 'ch-1', at + i + 3);
+      expected.set(clientId, i % 3 === 0 || i % 2 === 0);
+    }
+    // Arbitrary order on top of the redeliveries: the state must not depend on it.
+    for (let i = bodies.length - 1; i > 0; i--) {
+      const j = (i * 7919) % (i + 1);
+      [bodies[i], bodies[j]] = [bodies[j], bodies[i]];
+    }
+
+    // The first consumer applies a third of what it gets, then hangs on the rest (unacked) until the
+    // broker cuts it off, as a replica killed mid-stream would be.
+    let applied = 0;
+    const { consumer: cutOff, received } = consumer((body) => (applied++ < bodies.length / 3 ? apply(body) : new Promise<NoticeOutcome>(() => undefined)), {
+      drainTimeoutMs: 50,
+    });
+    await cutOff.start();
+    for (const body of bodies) publish(body);
+    await waitFor('every notice delivered to the first consumer', () => received.length === bodies.length);
+    await dropConnectionsOf(USERNAME);
+    await cutOff.close();
+
+    const { consumer: survivor } = consumer(apply);
+    await survivor.start();
+    const statuses = async () => (await table.getMany([...expected.keys()].map((clientId) => ({ instanceId: INSTANCE, clientId })))).map((entry) => entry?.online);
+    await waitFor('every redelivered notice applied', async () => (await readyMessages()) === 0 && (await statuses()).every((online) => online !== undefined), 15_000);
+    expect(await statuses()).toEqual([...expected.values()]);
+    expect(await table.countGroup(INSTANCE, 'GID_test')).toEqual({ online: [...expected.values()].filter(Boolean).length, known: expected.size });
+    await survivor.close();
   });
 
   it('reconnects with backoff after the broker drops the connection, bracketing the gap with onDisconnected and onConnected', async () => {
