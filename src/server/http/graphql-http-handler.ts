@@ -2,7 +2,7 @@ import { HeaderMap, type ApolloServer, type HTTPGraphQLResponse } from '@apollo/
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GraphQLContext } from '../../graphql/context';
 import type { Caller } from '../../common/caller';
-import type { HeldRefusals } from './held-refusals';
+import { answerRefusal, type HeldRefusals } from './held-refusals';
 import { isRefusal, refusal, sendRefusal, type HttpRefusal } from './http-refusal';
 import { readJsonBody } from './json-body';
 import { failedOnDocumentOnly } from './request-errors.plugin';
@@ -52,7 +52,7 @@ export function graphqlHttpHandler(options: GraphQLHttpOptions): Handler<void> {
     if (method === 'OPTIONS') return sendRefusal(res, refusal(405, 'Method not allowed: /graphql answers GET and POST', 'BAD_REQUEST', { allow: 'GET, POST' }));
     const caller = await options.authenticate(req);
     if (isRefusal(caller)) return sendRefusal(res, caller);
-    const refuse = (refused: HttpRefusal) => (options.heldRefusals ? options.heldRefusals.answer(res, caller.name, refused) : sendRefusal(res, refused));
+    const refuse = (refused: HttpRefusal) => answerRefusal(options.heldRefusals, res, caller.name, refused);
     if (options.admission) {
       for (const admit of options.admission) {
         const refused = admit(caller);

@@ -56,3 +56,9 @@ export class HeldRefusals {
     return total;
   }
 }
+
+/** A caller's refusal, held by `held` when there is one (/graphql and event streams), else answered at once. */
+export function answerRefusal(held: HeldRefusals | undefined, res: ServerResponse, caller: string, refused: HttpRefusal): void {
+  if (held) held.answer(res, caller, refused);
+  else sendRefusal(res, refused);
+}

@@ -3,7 +3,7 @@ import Negotiator from 'negotiator';
 import { createHandler, type HandlerOptions, type OperationContext } from 'graphql-sse';
 import type { Caller } from '../../common/caller';
 import type { Logger } from '../../common/logger';
-import type { HeldRefusals } from '../http/held-refusals';
+import { answerRefusal, type HeldRefusals } from '../http/held-refusals';
 import { isRefusal, refusal, sendRefusal, type HttpRefusal } from '../http/http-refusal';
 import { readJsonBody } from '../http/json-body';
 import { ConnectionRefusal, type ConnectionRefusalLog } from '../observability/connection-refusal-log';
@@ -79,7 +79,7 @@ export function graphqlSseHttp<Context extends OperationContext>(options: SseHtt
     }
     for (const admit of options.admission ?? []) {
       const refused = admit(caller);
-      if (refused) return options.heldRefusals ? options.heldRefusals.answer(res, caller.name, refused) : sendRefusal(res, refused);
+      if (refused) return answerRefusal(options.heldRefusals, res, caller.name, refused);
     }
     const read = method === 'POST' ? await readJsonBody(req, options.maxBodyBytes) : { body: undefined };
     if (isRefusal(read)) return sendRefusal(res, read);
